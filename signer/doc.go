@@ -1,0 +1,49 @@
+// Package signer issues Amazon CloudFront signed cookies from custom policies.
+//
+// A [Signer] holds a CloudFront key pair ID and the matching private key (RSA
+// 2048 with SHA-1 or SHA-256, or ECDSA P-256 with SHA-256). [Signer.Cookies]
+// turns a [Grant] (resource, expiry, optional start time and IPv4 range) into
+// the CloudFront-Policy, CloudFront-Signature and CloudFront-Key-Pair-Id
+// cookies, plus CloudFront-Hash-Algorithm when the hash is not SHA-1. A Signer
+// is safe for concurrent use and never logs.
+//
+// # Security caveats
+//
+// Wildcards. In a policy Resource, "*" matches any run of characters,
+// including "/", and "?" matches any one character. A resource built from a
+// user id or a token claim must never let that value bring in a wildcard,
+// a "/", a "..", a query or a fragment: "/media/{sub}/*" with sub "*" grants
+// every user's media. [PathTemplate.Expand] refuses such values instead of
+// escaping them; build resources with it, not with string concatenation.
+//
+// Domain. The browser only sends a cookie to hosts its Domain covers. To reach
+// media.example.com from a backend at api.example.com, set Domain to
+// "example.com". A backend can only set a Domain that covers its own host: one
+// running on localhost cannot set Domain=example.com, and the browser drops
+// the cookie silently.
+//
+// Path. Always set a Path. A cookie without one is scoped by the browser to
+// the path of the response that set it (for /auth/media-cookies, "/auth"), so
+// it is never sent with media requests. [CookieOptions] defaults Path to "/".
+//
+// SameSite. Lax (the default here) suffices when the page and the media share
+// a site (app.example.com and media.example.com). SameSite=None is only needed
+// across sites and requires Secure; browsers drop it otherwise, so
+// [CookieOptions] refuses that combination.
+//
+// The cookie values are bearer credentials for the granted resource: do not
+// log them. Signed values are deterministic for RSA keys (the same policy
+// always gives the same signature) and randomized for ECDSA keys.
+//
+// # Relation to the AWS SDK
+//
+// Policies are written as one compact statement with the conditions in the
+// order DateLessThan, DateGreaterThan, IpAddress, as the AWS CLI and the
+// public cross-SDK vectors do. For RSA with SHA-1 and a policy holding only a
+// resource and an expiry, signing goes through
+// github.com/aws/aws-sdk-go-v2/feature/cloudfront/sign, whose encoding of
+// such a policy is byte-identical. That module orders the optional
+// conditions differently (IpAddress first), cannot hash with SHA-256 and
+// takes only RSA keys, so the other cases are signed here with the same
+// PKCS#1 v1.5 primitive (or ECDSA) over this package's policy bytes.
+package signer

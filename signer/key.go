@@ -1,0 +1,130 @@
+package signer
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// CloudFront accepts 2048-bit RSA public keys and ECDSA P-256 ones.
+const rsaKeyBits = 2048
+
+// Errors returned for keys CloudFront would not accept. Wrapped errors carry
+// what was found; test with errors.Is.
+var (
+	ErrUnsupportedKey = errors.New("signer: unsupported key: CloudFront accepts RSA 2048-bit or ECDSA P-256 keys")
+	ErrRSAKeySize     = errors.New("signer: RSA key is not 2048 bits (CloudFront accepts only 2048-bit RSA keys)")
+	ErrNoKey          = errors.New("signer: no private key found in PEM")
+)
+
+// KeyOptions adjusts which keys are accepted. The zero value accepts exactly
+// what CloudFront accepts.
+type KeyOptions struct {
+	// AllowAnyRSASize accepts RSA keys of any size. CloudFront only accepts
+	// 2048-bit RSA public keys in a key group; the public test vectors use a
+	// 1024-bit key. Leave it false outside tests.
+	AllowAnyRSASize bool
+}
+
+// ParsePrivateKeyPEM parses the first private key in pemBytes: RSA in PKCS#1
+// ("RSA PRIVATE KEY") or PKCS#8 ("PRIVATE KEY"), ECDSA P-256 in SEC1
+// ("EC PRIVATE KEY") or PKCS#8. "EC PARAMETERS" blocks, as written by
+// "openssl ecparam -genkey", are skipped. Certificates, public keys,
+// encrypted PEM, and DSA, Ed25519 or other curves are refused with an error
+// naming what was found. Errors never contain key material.
+func ParsePrivateKeyPEM(pemBytes []byte, opts KeyOptions) (crypto.Signer, error) {
+	rest := pemBytes
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return nil, ErrNoKey
+		}
+		if block.Type == "EC PARAMETERS" {
+			continue
+		}
+		key, err := parseBlock(block)
+		if err != nil {
+			return nil, err
+		}
+		if err := CheckPublicKey(key.Public(), opts); err != nil {
+			return nil, err
+		}
+		return key, nil
+	}
+}
+
+func parseBlock(block *pem.Block) (crypto.Signer, error) {
+	if block.Headers["Proc-Type"] != "" || block.Type == "ENCRYPTED PRIVATE KEY" {
+		return nil, errors.New("signer: the PEM private key is encrypted; decrypt it first (openssl pkey -in key.pem -out plain.pem)")
+	}
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("signer: parse PKCS#1 RSA private key: %w", err)
+		}
+		return k, nil
+	case "EC PRIVATE KEY":
+		k, err := x509.ParseECPrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("signer: parse SEC1 EC private key: %w", err)
+		}
+		return k, nil
+	case "PRIVATE KEY":
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: PKCS#8 key of an unknown algorithm (%v)", ErrUnsupportedKey, err)
+		}
+		s, ok := k.(crypto.Signer)
+		if !ok {
+			return nil, fmt.Errorf("%w: found %T", ErrUnsupportedKey, k)
+		}
+		return s, nil
+	case "CERTIFICATE":
+		return nil, errors.New("signer: found a certificate, not a private key")
+	case "PUBLIC KEY", "RSA PUBLIC KEY":
+		return nil, errors.New("signer: found a public key; signing needs the private key")
+	case "DSA PRIVATE KEY", "OPENSSH PRIVATE KEY":
+		return nil, fmt.Errorf("%w: found %q", ErrUnsupportedKey, block.Type)
+	default:
+		return nil, fmt.Errorf("%w: found a PEM block of type %q", ErrUnsupportedKey, strings.ToValidUTF8(block.Type, "?"))
+	}
+}
+
+// CheckPublicKey reports whether CloudFront would accept pub in a key group:
+// a 2048-bit RSA key (any size with opts.AllowAnyRSASize) or an ECDSA P-256
+// key.
+func CheckPublicKey(pub crypto.PublicKey, opts KeyOptions) error {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if bits := k.N.BitLen(); bits != rsaKeyBits && !opts.AllowAnyRSASize {
+			return fmt.Errorf("%w: found %d bits", ErrRSAKeySize, bits)
+		}
+		return nil
+	case *ecdsa.PublicKey:
+		if k.Curve != elliptic.P256() {
+			return fmt.Errorf("%w: found ECDSA on curve %s", ErrUnsupportedKey, k.Curve.Params().Name)
+		}
+		return nil
+	default:
+		return fmt.Errorf("%w: found %T", ErrUnsupportedKey, pub)
+	}
+}
+
+// PublicKeyPEM returns the PKIX ("PUBLIC KEY") PEM of the signer's public
+// key: the form CloudFront's console and Terraform's aws_cloudfront_public_key
+// take.
+func PublicKeyPEM(key crypto.Signer) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		return nil, fmt.Errorf("signer: marshal public key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}

@@ -1,0 +1,241 @@
+package signer
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/cloudfront/sign"
+)
+
+// HashAlgorithm is the digest signed over the policy: CloudFront's
+// CloudFront-Hash-Algorithm cookie.
+type HashAlgorithm string
+
+// Hash algorithms CloudFront accepts.
+const (
+	SHA1   HashAlgorithm = "SHA1"
+	SHA256 HashAlgorithm = "SHA256"
+)
+
+// ParseHashAlgorithm accepts "SHA1", "SHA256" (any case, with or without a
+// dash) and "" (chosen by key type).
+func ParseHashAlgorithm(s string) (HashAlgorithm, error) {
+	switch strings.ToUpper(strings.ReplaceAll(s, "-", "")) {
+	case "":
+		return "", nil
+	case "SHA1":
+		return SHA1, nil
+	case "SHA256":
+		return SHA256, nil
+	}
+	return "", fmt.Errorf("signer: unknown hash algorithm %q: CloudFront accepts SHA1 or SHA256", s)
+}
+
+func (h HashAlgorithm) crypto() crypto.Hash {
+	if h == SHA256 {
+		return crypto.SHA256
+	}
+	return crypto.SHA1
+}
+
+func (h HashAlgorithm) digest(b []byte) []byte {
+	if h == SHA256 {
+		d := sha256.Sum256(b)
+		return d[:]
+	}
+	d := sha1.Sum(b)
+	return d[:]
+}
+
+// Options are a Signer's optional settings. The zero value is safe.
+type Options struct {
+	// HashAlgorithm is the digest to sign. Empty means SHA1 for RSA keys
+	// (the default that interoperates everywhere) and SHA256 for ECDSA keys.
+	// ECDSA with SHA1 is refused, as CloudFront refuses it.
+	HashAlgorithm HashAlgorithm
+
+	// Now is the clock used to compute cookie Max-Age and refuse expired
+	// grants. Nil means time.Now.
+	Now func() time.Time
+
+	// Key relaxes key checks; see KeyOptions.
+	Key KeyOptions
+}
+
+// A Signer signs custom policies with one CloudFront key pair. It is safe
+// for concurrent use.
+type Signer struct {
+	keyPairID string
+	key       crypto.Signer
+	isRSA     bool
+	hash      HashAlgorithm
+	now       func() time.Time
+}
+
+// New returns a Signer for the public key registered in CloudFront under
+// keyPairID (the key group's public key ID, such as "K2JCJMDEHXQW5F") and
+// the matching private key. key may be any crypto.Signer whose public key is
+// RSA 2048 or ECDSA P-256, such as a key held in an HSM or KMS.
+func New(keyPairID string, key crypto.Signer, opts Options) (*Signer, error) {
+	if err := checkKeyPairID(keyPairID); err != nil {
+		return nil, err
+	}
+	if key == nil {
+		return nil, errors.New("signer: nil key")
+	}
+	if err := CheckPublicKey(key.Public(), opts.Key); err != nil {
+		return nil, err
+	}
+	_, isRSA := key.Public().(*rsa.PublicKey)
+	hash := opts.HashAlgorithm
+	switch {
+	case hash == "" && isRSA:
+		hash = SHA1
+	case hash == "":
+		hash = SHA256
+	case hash != SHA1 && hash != SHA256:
+		return nil, fmt.Errorf("signer: unknown hash algorithm %q: CloudFront accepts SHA1 or SHA256", hash)
+	case hash == SHA1 && !isRSA:
+		return nil, errors.New("signer: ECDSA keys sign with SHA256; CloudFront refuses ECDSA with SHA1")
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Signer{keyPairID: keyPairID, key: key, isRSA: isRSA, hash: hash, now: now}, nil
+}
+
+func checkKeyPairID(id string) error {
+	if id == "" || len(id) > 128 {
+		return fmt.Errorf("signer: key pair ID must be 1 to 128 letters and digits, got %d bytes", len(id))
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+			return fmt.Errorf("signer: key pair ID %q must be letters and digits only", id)
+		}
+	}
+	return nil
+}
+
+// KeyPairID returns the CloudFront public key ID the Signer signs for.
+func (s *Signer) KeyPairID() string { return s.keyPairID }
+
+// HashAlgorithm returns the digest the Signer uses.
+func (s *Signer) HashAlgorithm() HashAlgorithm { return s.hash }
+
+// Public returns the public key matching the private key.
+func (s *Signer) Public() crypto.PublicKey { return s.key.Public() }
+
+// Signed is a signed custom policy: the values of CloudFront's cookies. The
+// Policy and Signature values are bearer credentials; String omits them.
+type Signed struct {
+	KeyPairID     string
+	HashAlgorithm HashAlgorithm
+	Policy        string // CloudFront base64 of the policy JSON
+	Signature     string // CloudFront base64 of the signature
+	Expires       time.Time
+}
+
+// String describes s without its credentials.
+func (s Signed) String() string {
+	return fmt.Sprintf("signer.Signed{KeyPairID: %s, HashAlgorithm: %s, Expires: %s}",
+		s.KeyPairID, s.HashAlgorithm, s.Expires.UTC().Format(time.RFC3339))
+}
+
+// Sign validates g, refuses it if it has already expired, and signs its
+// policy.
+func (s *Signer) Sign(g Grant) (Signed, error) {
+	policy, err := g.Policy()
+	if err != nil {
+		return Signed{}, err
+	}
+	if !s.now().Before(time.Unix(g.Expires.Unix(), 0)) {
+		return Signed{}, fmt.Errorf("%w: expiration %s is not after now", ErrExpired, g.Expires.UTC().Format(time.RFC3339))
+	}
+	sig, err := s.signPolicy(g, policy)
+	if err != nil {
+		return Signed{}, err
+	}
+	return Signed{
+		KeyPairID:     s.keyPairID,
+		HashAlgorithm: s.hash,
+		Policy:        EncodeBase64(policy),
+		Signature:     sig,
+		Expires:       time.Unix(g.Expires.Unix(), 0).UTC(),
+	}, nil
+}
+
+// signPolicy returns the CloudFront base64 signature of policy, the JSON of g.
+func (s *Signer) signPolicy(g Grant, policy []byte) (string, error) {
+	if s.isRSA && s.hash == SHA1 && g.NotBefore.IsZero() && !g.IPRange.IsValid() {
+		// The AWS module writes a resource-and-expiry policy byte for byte
+		// as appendPolicy does (TestSignModuleAgrees), so its signature is
+		// the signature of policy.
+		sig, _, err := sign.NewCannedPolicy(g.Resource, time.Unix(g.Expires.Unix(), 0)).Sign(s.key)
+		if err != nil {
+			return "", fmt.Errorf("signer: sign policy: %w", err)
+		}
+		return string(sig), nil
+	}
+	h := s.hash.crypto()
+	sig, err := s.key.Sign(rand.Reader, s.hash.digest(policy), h)
+	if err != nil {
+		return "", fmt.Errorf("signer: sign policy: %w", err)
+	}
+	return EncodeBase64(sig), nil
+}
+
+// Cookies signs g and returns its cookies with o applied; see
+// Signed.Cookies.
+func (s *Signer) Cookies(g Grant, o CookieOptions) ([]*http.Cookie, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	signed, err := s.Sign(g)
+	if err != nil {
+		return nil, err
+	}
+	return signed.Cookies(o, s.now())
+}
+
+// Verify checks a CloudFront base64 signature of policyJSON with pub, as
+// CloudFront does: PKCS#1 v1.5 for RSA, ASN.1 DER for ECDSA, over the hash
+// named by h ("" meaning SHA1, CloudFront's default).
+func Verify(pub crypto.PublicKey, h HashAlgorithm, policyJSON []byte, signature string) error {
+	if h == "" {
+		h = SHA1
+	}
+	if h != SHA1 && h != SHA256 {
+		return fmt.Errorf("signer: unknown hash algorithm %q", h)
+	}
+	sig, err := DecodeBase64(signature)
+	if err != nil {
+		return err
+	}
+	digest := h.digest(policyJSON)
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if err := rsa.VerifyPKCS1v15(k, h.crypto(), digest, sig); err != nil {
+			return fmt.Errorf("signer: signature does not match: %w", err)
+		}
+		return nil
+	case *ecdsa.PublicKey:
+		if h != SHA256 {
+			return errors.New("signer: ECDSA signatures use SHA256; CloudFront refuses ECDSA with SHA1")
+		}
+		if !ecdsa.VerifyASN1(k, digest, sig) {
+			return errors.New("signer: signature does not match")
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: found %T", ErrUnsupportedKey, pub)
+}
