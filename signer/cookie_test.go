@@ -1,0 +1,227 @@
+package signer
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func testSigner(t *testing.T, opts Options) *Signer {
+	t.Helper()
+	key, err := ParsePrivateKeyPEM(readKeyFile(t, "keys/rsa2048-pkcs1.pem"), KeyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return testNow }
+	}
+	s, err := New("K2JCJMDEHXQW5F", key, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestCookiesAttributes(t *testing.T) {
+	t.Parallel()
+	s := testSigner(t, Options{})
+	g := Grant{Resource: "https://media.example.com/media/alice/*", Expires: testExpires}
+	tests := []struct {
+		name string
+		opts CookieOptions
+		want string // the Set-Cookie attributes after the value
+	}{
+		{"zero value is the safe default", CookieOptions{},
+			"; Path=/; Expires=Thu, 01 Jan 2026 18:00:00 GMT; Max-Age=600; HttpOnly; Secure; SameSite=Lax"},
+		{"parent domain and path", CookieOptions{Domain: ".example.com", Path: "/media/", SameSite: http.SameSiteStrictMode},
+			"; Path=/media/; Domain=example.com; Expires=Thu, 01 Jan 2026 18:00:00 GMT; Max-Age=600; HttpOnly; Secure; SameSite=Strict"},
+		{"cross-site", CookieOptions{Domain: "example.com", SameSite: http.SameSiteNoneMode},
+			"; Path=/; Domain=example.com; Expires=Thu, 01 Jan 2026 18:00:00 GMT; Max-Age=600; HttpOnly; Secure; SameSite=None"},
+		{"plain-HTTP development", CookieOptions{Insecure: true},
+			"; Path=/; Expires=Thu, 01 Jan 2026 18:00:00 GMT; Max-Age=600; HttpOnly; SameSite=Lax"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cookies, err := s.Cookies(g, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := []string{CookiePolicy, CookieSignature, CookieKeyPairID, CookieHashAlgorithm}
+			if len(cookies) != len(names) {
+				t.Fatalf("%d cookies, want %d", len(cookies), len(names))
+			}
+			for i, c := range cookies {
+				if c.Name != names[i] {
+					t.Fatalf("cookie %d is %s, want %s", i, c.Name, names[i])
+				}
+				line := c.String()
+				if i == 3 { // SHA1: the hash cookie is cleared
+					if c.MaxAge != -1 || c.Value != "" || !strings.Contains(line, "Max-Age=0") {
+						t.Errorf("hash cookie not expired: %s", line)
+					}
+					continue
+				}
+				if got := line[len(c.Name)+1+len(c.Value):]; got != tt.want {
+					t.Errorf("%s attributes\n got %s\nwant %s", c.Name, got, tt.want)
+				}
+			}
+			if cookies[2].Value != "K2JCJMDEHXQW5F" {
+				t.Errorf("key pair id cookie %q", cookies[2].Value)
+			}
+		})
+	}
+}
+
+func TestCookiesSHA256SetsHashCookie(t *testing.T) {
+	t.Parallel()
+	s := testSigner(t, Options{HashAlgorithm: SHA256})
+	cookies, err := s.Cookies(Grant{Resource: "https://m.example.com/*", Expires: testExpires}, CookieOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cookies[3]; c.Name != CookieHashAlgorithm || c.Value != "SHA256" || c.MaxAge != 600 {
+		t.Fatalf("hash cookie %s", c)
+	}
+}
+
+func TestCookiesMaxAgeRoundsUp(t *testing.T) {
+	t.Parallel()
+	s := testSigner(t, Options{Now: func() time.Time { return testExpires.Add(-1500 * time.Millisecond) }})
+	cookies, err := s.Cookies(Grant{Resource: "https://m.example.com/*", Expires: testExpires}, CookieOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cookies[0].MaxAge != 2 || !cookies[0].Expires.Equal(testExpires) {
+		t.Fatalf("MaxAge %d Expires %s", cookies[0].MaxAge, cookies[0].Expires)
+	}
+}
+
+func TestCookiesRefused(t *testing.T) {
+	t.Parallel()
+	s := testSigner(t, Options{})
+	ok := Grant{Resource: "https://m.example.com/*", Expires: testExpires}
+	tests := []struct {
+		name  string
+		grant Grant
+		opts  CookieOptions
+		want  error
+	}{
+		{"expired grant", Grant{Resource: ok.Resource, Expires: testNow}, CookieOptions{}, ErrExpired},
+		{"invalid grant", Grant{Resource: ok.Resource}, CookieOptions{}, ErrInvalidGrant},
+		{"SameSite=None without Secure", ok, CookieOptions{SameSite: http.SameSiteNoneMode, Insecure: true}, nil},
+		{"relative path", ok, CookieOptions{Path: "media"}, nil},
+		{"path with ;", ok, CookieOptions{Path: "/a;Domain=evil.com"}, nil},
+		{"domain with ;", ok, CookieOptions{Domain: "example.com;Path=/x"}, nil},
+		{"domain with port", ok, CookieOptions{Domain: "example.com:443"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cookies, err := s.Cookies(tt.grant, tt.opts)
+			if err == nil {
+				t.Fatalf("got %d cookies, want an error", len(cookies))
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestExpireCookies(t *testing.T) {
+	t.Parallel()
+	cookies, err := ExpireCookies(CookieOptions{Domain: "example.com", Path: "/media/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cookies) != 5 {
+		t.Fatalf("%d cookies", len(cookies))
+	}
+	for _, c := range cookies {
+		line := c.String()
+		for _, want := range []string{"Max-Age=0", "Path=/media/", "Domain=example.com", "Secure", "HttpOnly", "SameSite=Lax", "Expires=Thu, 01 Jan 1970"} {
+			if !strings.Contains(line, want) {
+				t.Errorf("%s lacks %s", line, want)
+			}
+		}
+	}
+}
+
+func TestNew(t *testing.T) {
+	t.Parallel()
+	rsaKey, err := ParsePrivateKeyPEM(readKeyFile(t, "keys/rsa2048-pkcs8.pem"), KeyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak, err := ParsePrivateKeyPEM(readKeyFile(t, "vectors/test-rsa-key.pem"), KeyOptions{AllowAnyRSASize: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p256, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := New("K1", p256, Options{}); err != nil || s.HashAlgorithm() != SHA256 {
+		t.Errorf("ECDSA default hash: %v, %v", s, err)
+	}
+	if s, err := New("K1", rsaKey, Options{}); err != nil || s.HashAlgorithm() != SHA1 || s.KeyPairID() != "K1" {
+		t.Errorf("RSA default hash: %v, %v", s, err)
+	}
+	for name, tc := range map[string]struct {
+		id   string
+		key  crypto.Signer
+		opts Options
+	}{
+		"empty key pair id":  {"", rsaKey, Options{}},
+		"key pair id with ;": {"K1;x", rsaKey, Options{}},
+		"1024-bit RSA":       {"K1", weak, Options{}},
+		"P-384":              {"K1", p384, Options{}},
+		"ECDSA with SHA1":    {"K1", p256, Options{HashAlgorithm: SHA1}},
+		"unknown hash":       {"K1", rsaKey, Options{HashAlgorithm: "MD5"}},
+		"nil key":            {"K1", nil, Options{}},
+	} {
+		if _, err := New(tc.id, tc.key, tc.opts); err == nil {
+			t.Errorf("%s: New accepted it", name)
+		}
+	}
+}
+
+// TestConcurrentSigning exercises a Signer from many goroutines (run with
+// -race) and checks every result verifies.
+func TestConcurrentSigning(t *testing.T) {
+	t.Parallel()
+	for _, s := range []*Signer{testSigner(t, Options{}), testSigner(t, Options{HashAlgorithm: SHA256})} {
+		var wg sync.WaitGroup
+		errs := make(chan error, 32)
+		for i := range 32 {
+			wg.Go(func() {
+				g := Grant{Resource: "https://m.example.com/u" + string(rune('a'+i%26)) + "/*", Expires: testExpires}
+				signed, err := s.Sign(g)
+				if err == nil {
+					policy, _ := g.Policy()
+					err = Verify(s.Public(), signed.HashAlgorithm, policy, signed.Signature)
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

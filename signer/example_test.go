@@ -1,0 +1,127 @@
+package signer_test
+
+import (
+	"fmt"
+	"log"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/cfcookies/cfcookies/signer"
+)
+
+// The whole flow of a Go service: load the key once, expand the caller's
+// path from a trusted template, and set the cookies on the response
+// (http.SetCookie(w, c) for each).
+func Example() {
+	pemBytes, err := os.ReadFile("testdata/keys/rsa2048-pkcs8.pem")
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, err := signer.ParsePrivateKeyPEM(pemBytes, signer.KeyOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	s, err := signer.New("K2JCJMDEHXQW5F", key, signer.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	tmpl, err := signer.ParsePathTemplate("/media/{sub}/*")
+	if err != nil {
+		log.Fatal(err)
+	}
+	path, err := tmpl.Expand(func(claim string) (string, bool) { return "alice", claim == "sub" })
+	if err != nil {
+		log.Fatal(err)
+	}
+	cookies, err := s.Cookies(signer.Grant{
+		Resource: "https://media.example.com" + path,
+		Expires:  now.Add(10 * time.Minute),
+	}, signer.CookieOptions{Domain: "example.com"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, c := range cookies {
+		// The values are credentials: print everything else.
+		fmt.Println(c.Name + strings.TrimPrefix(c.String(), c.Name+"="+c.Value))
+	}
+	// Output:
+	// CloudFront-Policy; Path=/; Domain=example.com; Expires=Sat, 21 Nov 2026 12:10:00 GMT; Max-Age=600; HttpOnly; Secure; SameSite=Lax
+	// CloudFront-Signature; Path=/; Domain=example.com; Expires=Sat, 21 Nov 2026 12:10:00 GMT; Max-Age=600; HttpOnly; Secure; SameSite=Lax
+	// CloudFront-Key-Pair-Id; Path=/; Domain=example.com; Expires=Sat, 21 Nov 2026 12:10:00 GMT; Max-Age=600; HttpOnly; Secure; SameSite=Lax
+	// CloudFront-Hash-Algorithm; Path=/; Domain=example.com; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0; HttpOnly; Secure; SameSite=Lax
+}
+
+// Values from a token are refused, never escaped, when they could widen the
+// grant.
+func ExamplePathTemplate_Expand() {
+	tmpl, err := signer.ParsePathTemplate("/tenants/{tenant}/users/{sub}/*")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, sub := range []string{"alice", "*", "../bob", "%2a"} {
+		path, err := tmpl.Expand(func(claim string) (string, bool) {
+			return map[string]string{"tenant": "acme", "sub": sub}[claim], true
+		})
+		if err != nil {
+			fmt.Printf("%q: refused: %v\n", sub, err)
+			continue
+		}
+		fmt.Printf("%q: %s\n", sub, path)
+	}
+	// Output:
+	// "alice": /tenants/acme/users/alice/*
+	// "*": refused: {sub}: signer: unsafe value for path template: '*' at offset 0
+	// "../bob": refused: {sub}: signer: unsafe value for path template: value contains a dot segment (..)
+	// "%2a": refused: {sub}: signer: unsafe value for path template: '%' at offset 0
+}
+
+// The policy JSON a grant signs: one statement, conditions in CloudFront's
+// documented order.
+func ExampleGrant_Policy() {
+	g := signer.Grant{
+		Resource:  "https://media.example.com/live/*.ts",
+		Expires:   time.Unix(1767290400, 0),
+		NotBefore: time.Unix(1767286800, 0),
+		IPRange:   netip.MustParsePrefix("192.0.2.0/24"),
+	}
+	policy, err := g.Policy()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(policy))
+	// Output:
+	// {"Statement":[{"Resource":"https://media.example.com/live/*.ts","Condition":{"DateLessThan":{"AWS:EpochTime":1767290400},"DateGreaterThan":{"AWS:EpochTime":1767286800},"IpAddress":{"AWS:SourceIp":"192.0.2.0/24"}}}]}
+}
+
+// ECDSA P-256 keys sign with SHA-256 and add CloudFront-Hash-Algorithm;
+// Verify checks a signature the way CloudFront does.
+func ExampleVerify() {
+	pemBytes, err := os.ReadFile("testdata/vectors/test-ecdsa-key.pem")
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, err := signer.ParsePrivateKeyPEM(pemBytes, signer.KeyOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := signer.New("K2ECDSATEST", key, signer.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	g := signer.Grant{Resource: "https://media.example.com/hls/*", Expires: time.Now().Add(time.Hour)}
+	signed, err := s.Sign(g)
+	if err != nil {
+		log.Fatal(err)
+	}
+	policy, err := signer.DecodeBase64(signed.Policy)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(signed.HashAlgorithm, signer.Verify(s.Public(), signed.HashAlgorithm, policy, signed.Signature))
+	// Output:
+	// SHA256 <nil>
+}
