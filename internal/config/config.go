@@ -1,0 +1,518 @@
+// Package config reads cfcookies' environment once into typed values and validates it
+// as a whole: Load reports every problem at once, each naming the variable, its value
+// (never a secret) and the rule it broke. Cross-field rules (COOKIE_DOMAIN must cover
+// CLOUDFRONT_DOMAIN, SameSite=None needs Secure, ...) live here too.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Defaults for --dev with nothing configured.
+const (
+	DevCloudFrontDomain = "http://localhost:8081"
+	DevKeyPairID        = "KCFCOOKIESDEV"
+)
+
+// Config is the whole validated configuration.
+type Config struct {
+	Dev                bool
+	ListenAddr         string // LISTEN_ADDR, default ":8080"
+	MetricsAddr        string // METRICS_ADDR, default ":9090"; "" disables metrics
+	CloudFront         CloudFront
+	Key                Key
+	Cookie             Cookie
+	MediaPath          string // MEDIA_PATH, default "/media/{sub}/*"
+	ScopesFile         string // SCOPES_FILE (not supported yet: setting it is an error)
+	AllowGet           bool   // ALLOW_GET, default false
+	Auth               Auth
+	CORSAllowedOrigins []string       // CORS_ALLOWED_ORIGINS: exact origins, deduplicated
+	TrustedProxies     []netip.Prefix // TRUSTED_PROXIES: masked prefixes
+	LogLevel           zerolog.Level  // LOG_LEVEL, default info
+	LogFormat          string         // LOG_FORMAT: "json" (default) or "console"
+}
+
+// CloudFront describes the distribution the cookies are for.
+type CloudFront struct {
+	Scheme        string // "https"; "http" only with dev
+	Host          string // lower-case host, with ":port" only with dev, e.g. "media.example.com"
+	KeyPairID     string // CLOUDFRONT_KEY_PAIR_ID
+	HashAlgorithm string // CLOUDFRONT_HASH_ALGORITHM: "", "SHA1" or "SHA256"; "" = by key type
+}
+
+// BaseURL is the distribution's origin, e.g. "https://media.example.com".
+func (c CloudFront) BaseURL() string { return c.Scheme + "://" + c.Host }
+
+// Key says where the private key comes from. At most one field is set; none only with dev.
+type Key struct {
+	PEM      Secret // CLOUDFRONT_PRIVATE_KEY, with literal `\n` turned into newlines
+	File     string // CLOUDFRONT_PRIVATE_KEY_FILE
+	SecretID string // CLOUDFRONT_PRIVATE_KEY_SECRET: Secrets Manager id or ARN (not secret itself)
+}
+
+// Ephemeral reports that no key source is configured (only possible with dev): the
+// server should generate a throwaway key.
+func (k Key) Ephemeral() bool { return k.PEM == "" && k.File == "" && k.SecretID == "" }
+
+// Source names the configured key source: "env", "file", "secret" or "ephemeral".
+func (k Key) Source() string {
+	switch {
+	case k.PEM != "":
+		return "env"
+	case k.File != "":
+		return "file"
+	case k.SecretID != "":
+		return "secret"
+	}
+	return "ephemeral"
+}
+
+// Cookie holds the attributes of the CloudFront-* cookies.
+type Cookie struct {
+	Domain   string        // COOKIE_DOMAIN: "" = host-only; lower case, no leading dot
+	Path     string        // COOKIE_PATH, default "/"
+	SameSite http.SameSite // COOKIE_SAMESITE: lax (default), strict or none
+	Secure   bool          // COOKIE_SECURE, default true
+	TTL      time.Duration // COOKIE_TTL, default 10m: whole seconds, 1m to 168h
+}
+
+// Auth says how callers are identified.
+type Auth struct {
+	Mode         string // AUTH_MODE: "oidc", "alb" or "dev"; default "oidc" ("dev" with dev)
+	OIDCIssuer   string // OIDC_ISSUER
+	OIDCAudience string // OIDC_AUDIENCE
+	Cookie       string // AUTH_COOKIE: name of a cookie carrying the JWT
+	ALBArn       string // ALB_ARN: the load balancer whose x-amzn-oidc-data is trusted
+}
+
+// Load reads the environment through lookupEnv (os.LookupEnv in production) and returns
+// a validated Config, or an error listing every problem at once. The error is always
+// of type Errors. dev is the --dev flag: it supplies defaults for a local run and
+// relaxes the rules that only make sense against a real CloudFront distribution.
+//
+// Values are trimmed; a variable set to "" counts as unset, except COOKIE_PATH (an
+// error) and METRICS_ADDR (disables metrics).
+func Load(lookupEnv func(string) (string, bool), dev bool) (*Config, error) {
+	l := &loader{lookupEnv: lookupEnv, dev: dev}
+	c := &Config{Dev: dev}
+	l.listen(c)
+	l.cloudFront(c)
+	l.key(c)
+	l.cookie(c)
+	l.media(c)
+	l.auth(c)
+	l.cors(c)
+	l.proxies(c)
+	l.logging(c)
+	if len(l.errs) > 0 {
+		return nil, l.errs
+	}
+	return c, nil
+}
+
+// loader reads variables and collects problems.
+type loader struct {
+	lookupEnv func(string) (string, bool)
+	dev       bool
+	errs      Errors
+}
+
+// raw returns the trimmed value and whether the variable is set at all.
+func (l *loader) raw(name string) (string, bool) {
+	v, ok := l.lookupEnv(name)
+	return strings.TrimSpace(v), ok
+}
+
+// get returns the trimmed value and whether it is set and not empty.
+func (l *loader) get(name string) (string, bool) {
+	v, _ := l.raw(name)
+	return v, v != ""
+}
+
+// str returns the value, or def when unset.
+func (l *loader) str(name, def string) string {
+	if v, ok := l.get(name); ok {
+		return v
+	}
+	return def
+}
+
+// fail records a problem. A value that looks like key material is never echoed.
+func (l *loader) fail(name, value, rule string) {
+	if strings.Contains(value, "-----BEGIN") || strings.Contains(value, "PRIVATE KEY") {
+		value = redacted
+	}
+	l.errs = append(l.errs, FieldError{Var: name, Value: value, Rule: rule})
+}
+
+// check records err, if any, as the rule value broke.
+func (l *loader) check(name, value string, err error) bool {
+	if err != nil {
+		l.fail(name, value, err.Error())
+		return false
+	}
+	return true
+}
+
+// boolean parses a strconv.ParseBool value; ok is false when it is invalid.
+func (l *loader) boolean(name string, def bool) (b, ok bool) {
+	v, set := l.get(name)
+	if !set {
+		return def, true
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		l.fail(name, v, "must be true or false")
+		return def, false
+	}
+	return b, true
+}
+
+// choice returns the lower-cased value if it is one of allowed, def when unset, and
+// "" (after recording the problem) otherwise.
+func (l *loader) choice(name, def string, allowed ...string) string {
+	v, set := l.get(name)
+	if !set {
+		return def
+	}
+	if lv := strings.ToLower(v); slices.Contains(allowed, lv) {
+		return lv
+	}
+	l.fail(name, v, "must be one of "+strings.Join(allowed, ", "))
+	return ""
+}
+
+// list splits a comma-separated value, trimming entries and dropping empty ones.
+func (l *loader) list(name string) []string {
+	v, _ := l.get(name)
+	var out []string
+	for _, e := range strings.Split(v, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (l *loader) listen(c *Config) {
+	c.ListenAddr = l.str("LISTEN_ADDR", ":8080")
+	listenOK := l.check("LISTEN_ADDR", c.ListenAddr, parseListenAddr(c.ListenAddr))
+
+	c.MetricsAddr = ":9090"
+	if v, set := l.raw("METRICS_ADDR"); set {
+		c.MetricsAddr = v // "" disables metrics
+	}
+	if c.MetricsAddr == "" || !l.check("METRICS_ADDR", c.MetricsAddr, parseListenAddr(c.MetricsAddr)) {
+		return
+	}
+	if listenOK && sameListener(c.ListenAddr, c.MetricsAddr) {
+		l.fail("METRICS_ADDR", c.MetricsAddr, "must differ from LISTEN_ADDR "+c.ListenAddr+" (set it empty to disable metrics)")
+	}
+}
+
+func (l *loader) cloudFront(c *Config) {
+	v, set := l.get("CLOUDFRONT_DOMAIN")
+	switch {
+	case set:
+		scheme, host, err := parseCloudFrontDomain(v, l.dev)
+		if l.check("CLOUDFRONT_DOMAIN", v, err) {
+			c.CloudFront.Scheme, c.CloudFront.Host = scheme, host
+		}
+	case l.dev:
+		c.CloudFront.Scheme, c.CloudFront.Host, _ = parseCloudFrontDomain(DevCloudFrontDomain, true)
+	default:
+		l.fail("CLOUDFRONT_DOMAIN", "", "required: the distribution's custom domain, e.g. media.example.com")
+	}
+
+	if v, set := l.get("CLOUDFRONT_HASH_ALGORITHM"); set {
+		alg, err := parseHashAlgorithm(v)
+		if l.check("CLOUDFRONT_HASH_ALGORITHM", v, err) {
+			c.CloudFront.HashAlgorithm = alg
+		}
+	}
+}
+
+func (l *loader) key(c *Config) {
+	var sources []string
+	if v, set := l.get("CLOUDFRONT_PRIVATE_KEY"); set {
+		sources = append(sources, "CLOUDFRONT_PRIVATE_KEY")
+		pem := strings.TrimSpace(strings.ReplaceAll(v, `\n`, "\n"))
+		c.Key.PEM = Secret(pem)
+		if !strings.Contains(pem, "-----BEGIN ") {
+			l.fail("CLOUDFRONT_PRIVATE_KEY", redacted, `must be PEM text containing "-----BEGIN " (newlines may be written as \n)`)
+		}
+	}
+	if v, set := l.get("CLOUDFRONT_PRIVATE_KEY_FILE"); set {
+		sources = append(sources, "CLOUDFRONT_PRIVATE_KEY_FILE")
+		c.Key.File = v
+		l.check("CLOUDFRONT_PRIVATE_KEY_FILE", v, checkKeyFile(v))
+	}
+	if v, set := l.get("CLOUDFRONT_PRIVATE_KEY_SECRET"); set {
+		sources = append(sources, "CLOUDFRONT_PRIVATE_KEY_SECRET")
+		c.Key.SecretID = v
+		if strings.Contains(v, "-----BEGIN") {
+			l.fail("CLOUDFRONT_PRIVATE_KEY_SECRET", redacted, "must be a Secrets Manager secret id or ARN, not the key itself (put PEM text in CLOUDFRONT_PRIVATE_KEY)")
+		}
+	}
+	switch {
+	case len(sources) > 1:
+		l.fail(strings.Join(sources, ", "), "", "set together: configure exactly one key source")
+	case len(sources) == 0 && !l.dev:
+		l.fail("CLOUDFRONT_PRIVATE_KEY", "", "no key source: set one of CLOUDFRONT_PRIVATE_KEY, CLOUDFRONT_PRIVATE_KEY_FILE or CLOUDFRONT_PRIVATE_KEY_SECRET")
+	}
+
+	id, set := l.get("CLOUDFRONT_KEY_PAIR_ID")
+	switch {
+	case set:
+		if keyPairIDPattern.MatchString(id) {
+			c.CloudFront.KeyPairID = id
+		} else {
+			l.fail("CLOUDFRONT_KEY_PAIR_ID", id, "must be the public key ID from the key group: 1 to 128 letters and digits")
+		}
+	case l.dev && len(sources) == 0:
+		c.CloudFront.KeyPairID = DevKeyPairID
+	case len(sources) > 0:
+		l.fail("CLOUDFRONT_KEY_PAIR_ID", "", "required with a configured key: the ID CloudFront gave its public key")
+	default:
+		l.fail("CLOUDFRONT_KEY_PAIR_ID", "", "required: the ID CloudFront gave the public key in the trusted key group")
+	}
+}
+
+// checkKeyFile requires a regular file that can be opened for reading.
+func checkKeyFile(path string) error {
+	if strings.Contains(path, "-----BEGIN") {
+		return errors.New("must be a path, not the key itself (put PEM text in CLOUDFRONT_PRIVATE_KEY)")
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("cannot be read: %w", unwrapPathError(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("must be a regular file, not %s", describeMode(fi.Mode()))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("cannot be read: %w", unwrapPathError(err))
+	}
+	return f.Close()
+}
+
+// unwrapPathError drops the path from an *fs.PathError: the variable already shows it.
+func unwrapPathError(err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func describeMode(m fs.FileMode) string {
+	if m.IsDir() {
+		return "a directory"
+	}
+	return "a " + m.Type().String() + " file"
+}
+
+func (l *loader) cookie(c *Config) {
+	if v, set := l.get("COOKIE_DOMAIN"); set {
+		d, err := parseCookieDomain(v)
+		if l.check("COOKIE_DOMAIN", v, err) {
+			c.Cookie.Domain = d
+			if host := c.CloudFront.hostname(); host != "" && !domainMatches(host, d) {
+				l.fail("COOKIE_DOMAIN", v, "does not cover CLOUDFRONT_DOMAIN "+host+": the browser would not send the cookies to CloudFront")
+			}
+		}
+	}
+
+	c.Cookie.Path = "/"
+	if v, set := l.raw("COOKIE_PATH"); set {
+		c.Cookie.Path = v
+		if v == "" {
+			l.fail("COOKIE_PATH", "", `set but empty: an empty cookie Path makes browsers scope the cookies to the request path (/auth), so CloudFront never receives them; use "/" or unset it`)
+		} else {
+			l.check("COOKIE_PATH", v, validateCookiePath(v))
+		}
+	}
+
+	secure, secureOK := l.boolean("COOKIE_SECURE", true)
+	c.Cookie.Secure = secure
+	switch l.choice("COOKIE_SAMESITE", "lax", "lax", "strict", "none") {
+	case "lax":
+		c.Cookie.SameSite = http.SameSiteLaxMode
+	case "strict":
+		c.Cookie.SameSite = http.SameSiteStrictMode
+	case "none":
+		c.Cookie.SameSite = http.SameSiteNoneMode
+		if secureOK && !secure {
+			v, _ := l.get("COOKIE_SAMESITE")
+			l.fail("COOKIE_SAMESITE", v, "requires COOKIE_SECURE=true (browsers drop SameSite=None cookies without Secure)")
+		}
+	}
+
+	c.Cookie.TTL = 10 * time.Minute
+	if v, set := l.get("COOKIE_TTL"); set {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			l.fail("COOKIE_TTL", v, `must be a duration such as "10m" or "1h30m"`)
+		case d%time.Second != 0:
+			l.fail("COOKIE_TTL", v, "must be whole seconds: CloudFront policies expire on a second")
+		case d < time.Minute || d > 168*time.Hour:
+			l.fail("COOKIE_TTL", v, "must be between 1m and 168h")
+		default:
+			c.Cookie.TTL = d
+		}
+	}
+}
+
+// hostname is Host without a port or IPv6 brackets; "" when unset.
+func (c CloudFront) hostname() string {
+	h := c.Host
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		h = h[:i]
+	}
+	return strings.Trim(h, "[]")
+}
+
+func (l *loader) media(c *Config) {
+	c.MediaPath = l.str("MEDIA_PATH", "/media/{sub}/*")
+	mediaOK := l.check("MEDIA_PATH", c.MediaPath, validatePathTemplate(c.MediaPath))
+	if mediaOK && c.Cookie.Path != "" && validateCookiePath(c.Cookie.Path) == nil &&
+		!pathMatchesTemplate(c.Cookie.Path, c.MediaPath) {
+		l.fail("COOKIE_PATH", c.Cookie.Path, "does not cover MEDIA_PATH "+c.MediaPath+": the browser would not send the cookies with media requests")
+	}
+
+	if v, set := l.get("SCOPES_FILE"); set {
+		c.ScopesFile = v
+		l.fail("SCOPES_FILE", v, "not supported by this version yet: unset it and use MEDIA_PATH")
+	}
+
+	c.AllowGet, _ = l.boolean("ALLOW_GET", false)
+}
+
+func (l *loader) auth(c *Config) {
+	def := "oidc"
+	if l.dev {
+		def = "dev"
+	}
+	a := &c.Auth
+	a.Mode = l.choice("AUTH_MODE", def, "oidc", "alb", "dev")
+	if a.Mode == "dev" && !l.dev {
+		v, _ := l.get("AUTH_MODE")
+		l.fail("AUTH_MODE", v, "only available with --dev")
+	}
+
+	a.OIDCIssuer, _ = l.get("OIDC_ISSUER")
+	a.OIDCAudience, _ = l.get("OIDC_AUDIENCE")
+	a.ALBArn, _ = l.get("ALB_ARN")
+	if a.OIDCIssuer != "" {
+		l.check("OIDC_ISSUER", a.OIDCIssuer, validateIssuer(a.OIDCIssuer))
+	}
+	if a.ALBArn != "" {
+		l.check("ALB_ARN", a.ALBArn, validateALBArn(a.ALBArn))
+	}
+	switch a.Mode {
+	case "oidc":
+		if a.OIDCIssuer == "" {
+			l.fail("OIDC_ISSUER", "", "required with AUTH_MODE=oidc: the token issuer URL, e.g. https://login.example.com/")
+		}
+		if a.OIDCAudience == "" {
+			l.fail("OIDC_AUDIENCE", "", "required with AUTH_MODE=oidc: the audience (client id) tokens must carry")
+		}
+	case "alb":
+		if a.ALBArn == "" {
+			l.fail("ALB_ARN", "", "required with AUTH_MODE=alb: the ARN of the load balancer that signs x-amzn-oidc-data")
+		}
+	}
+
+	if v, set := l.get("AUTH_COOKIE"); set && l.check("AUTH_COOKIE", v, validateCookieName(v)) {
+		a.Cookie = v
+	}
+}
+
+func (l *loader) cors(c *Config) {
+	for _, o := range l.list("CORS_ALLOWED_ORIGINS") {
+		if l.check("CORS_ALLOWED_ORIGINS", o, parseOrigin(o, l.dev)) && !slices.Contains(c.CORSAllowedOrigins, o) {
+			c.CORSAllowedOrigins = append(c.CORSAllowedOrigins, o)
+		}
+	}
+}
+
+func (l *loader) proxies(c *Config) {
+	for _, v := range l.list("TRUSTED_PROXIES") {
+		p, err := parseProxy(v)
+		if l.check("TRUSTED_PROXIES", v, err) && !slices.Contains(c.TrustedProxies, p) {
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+}
+
+func (l *loader) logging(c *Config) {
+	c.LogLevel = zerolog.InfoLevel
+	if v, set := l.get("LOG_LEVEL"); set {
+		lvl, err := zerolog.ParseLevel(strings.ToLower(v))
+		if err != nil || lvl == zerolog.NoLevel {
+			l.fail("LOG_LEVEL", v, "must be one of trace, debug, info, warn, error, fatal, panic, disabled")
+		} else {
+			c.LogLevel = lvl
+		}
+	}
+	c.LogFormat = l.choice("LOG_FORMAT", "json", "json", "console")
+}
+
+// MarshalZerologObject logs the configuration with secrets redacted: of the private key
+// only its source ("env", "file", "secret" or "ephemeral") is logged.
+func (c *Config) MarshalZerologObject(e *zerolog.Event) {
+	proxies := make([]string, len(c.TrustedProxies))
+	for i, p := range c.TrustedProxies {
+		proxies[i] = p.String()
+	}
+	e.Bool("dev", c.Dev).
+		Str("listen_addr", c.ListenAddr).
+		Str("metrics_addr", c.MetricsAddr).
+		Str("cloudfront_url", c.CloudFront.BaseURL()).
+		Str("key_pair_id", c.CloudFront.KeyPairID).
+		Str("hash_algorithm", c.CloudFront.HashAlgorithm).
+		Str("key_source", c.Key.Source()).
+		Str("key_file", c.Key.File).
+		Str("key_secret_id", c.Key.SecretID).
+		Str("cookie_domain", c.Cookie.Domain).
+		Str("cookie_path", c.Cookie.Path).
+		Str("cookie_samesite", sameSiteName(c.Cookie.SameSite)).
+		Bool("cookie_secure", c.Cookie.Secure).
+		Str("cookie_ttl", c.Cookie.TTL.String()).
+		Str("media_path", c.MediaPath).
+		Str("scopes_file", c.ScopesFile).
+		Bool("allow_get", c.AllowGet).
+		Str("auth_mode", c.Auth.Mode).
+		Str("oidc_issuer", c.Auth.OIDCIssuer).
+		Str("oidc_audience", c.Auth.OIDCAudience).
+		Str("auth_cookie", c.Auth.Cookie).
+		Str("alb_arn", c.Auth.ALBArn).
+		Strs("cors_allowed_origins", c.CORSAllowedOrigins).
+		Strs("trusted_proxies", proxies).
+		Str("log_level", c.LogLevel.String()).
+		Str("log_format", c.LogFormat)
+}
+
+func sameSiteName(s http.SameSite) string {
+	switch s {
+	case http.SameSiteLaxMode:
+		return "lax"
+	case http.SameSiteStrictMode:
+		return "strict"
+	case http.SameSiteNoneMode:
+		return "none"
+	}
+	return "default"
+}

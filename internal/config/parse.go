@@ -1,0 +1,385 @@
+package config
+
+// Pure checks of single values. Each returns the normalised value or an error whose
+// text is the rule, in lower-case prose; Load attaches the variable and the value.
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+var errASCII = errors.New("must be printable ASCII without spaces (write an internationalised name in its xn-- form)")
+
+// parseCloudFrontDomain turns "media.example.com" or "https://media.example.com/" into
+// ("https", "media.example.com"). With dev, http, IP addresses and ports are allowed.
+func parseCloudFrontDomain(v string, dev bool) (scheme, host string, err error) {
+	if !isPrintableASCII(v) {
+		return "", "", errASCII
+	}
+	scheme, rest := "https", v
+	if s, r, ok := strings.Cut(v, "://"); ok {
+		scheme, rest = strings.ToLower(s), r
+	}
+	switch {
+	case scheme == "https":
+	case scheme == "http" && dev:
+	case scheme == "http":
+		return "", "", errors.New("must use https (http only with --dev)")
+	default:
+		return "", "", fmt.Errorf("scheme must be https, not %q", scheme)
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	if err := checkBareHost(rest); err != nil {
+		return "", "", err
+	}
+	hostname, port, err := splitHostPort(rest)
+	if err != nil {
+		return "", "", err
+	}
+	if port != "" && !dev {
+		return "", "", errors.New("must not include a port (only with --dev): CloudFront serves https on 443")
+	}
+	if addr, err := netip.ParseAddr(hostname); err == nil {
+		if !dev {
+			return "", "", errors.New("must be the distribution's domain name, not an IP address")
+		}
+		if addr.Zone() != "" {
+			return "", "", errors.New("must not contain an IPv6 zone")
+		}
+	} else {
+		hostname = strings.ToLower(hostname)
+		if !isDNSName(hostname) {
+			return "", "", errors.New("must be a valid DNS name (labels of a-z, 0-9 and '-', at most 63 characters each)")
+		}
+	}
+	if port != "" {
+		return scheme, net.JoinHostPort(hostname, port), nil
+	}
+	if strings.Contains(hostname, ":") {
+		return scheme, "[" + hostname + "]", nil
+	}
+	return scheme, hostname, nil
+}
+
+// checkBareHost rejects everything a URL may carry besides scheme, host and port.
+func checkBareHost(s string) error {
+	switch {
+	case s == "":
+		return errors.New("has no host")
+	case strings.Contains(s, "@"):
+		return errors.New("must not contain userinfo (user@)")
+	case strings.ContainsAny(s, `/\`):
+		return errors.New("must not contain a path")
+	case strings.Contains(s, "?"):
+		return errors.New("must not contain a query")
+	case strings.Contains(s, "#"):
+		return errors.New("must not contain a fragment")
+	case strings.Contains(s, "*"):
+		return errors.New("must not contain a wildcard: name exactly one host")
+	}
+	return nil
+}
+
+// splitHostPort splits "host" or "host:port"; the port, when present, must be 1-65535.
+func splitHostPort(s string) (host, port string, err error) {
+	if !strings.Contains(s, ":") {
+		return s, "", nil
+	}
+	host, port, err = net.SplitHostPort(s)
+	if err != nil {
+		return "", "", errors.New("must be host or host:port (IPv6 in brackets)")
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return "", "", errors.New("port must be a number from 1 to 65535")
+	}
+	return host, port, nil
+}
+
+// isDNSName reports whether s (lower case) is a host name: labels of 1-63 characters
+// from [a-z0-9-] not starting or ending with '-', 253 characters at most, and a
+// top-level label that is not all digits (browsers would read it as an IPv4 address).
+func isDNSName(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	_, err := strconv.ParseUint(labels[len(labels)-1], 10, 64)
+	return err != nil
+}
+
+// parseCookieDomain normalises a cookie Domain: one leading dot stripped, lower case.
+// It must be a registrable DNS name, never a public suffix.
+func parseCookieDomain(v string) (string, error) {
+	d := strings.ToLower(strings.TrimPrefix(v, "."))
+	switch {
+	case !isPrintableASCII(d):
+		return "", errASCII
+	case strings.Contains(d, "://"):
+		return "", errors.New("must be a bare domain name, without a scheme")
+	case strings.ContainsAny(d, `/\?#@`):
+		return "", errors.New("must be a bare domain name, without a path")
+	case strings.Contains(d, "*"):
+		return "", errors.New("must not contain a wildcard: a cookie Domain already covers every subdomain")
+	}
+	if _, err := netip.ParseAddr(d); err == nil {
+		return "", errors.New("must be a domain name, not an IP address (leave it empty for a host-only cookie)")
+	}
+	if strings.Contains(d, ":") {
+		return "", errors.New("must not include a port: cookies ignore ports")
+	}
+	if !isDNSName(d) {
+		return "", errors.New("must be a valid DNS name (labels of a-z, 0-9 and '-', at most 63 characters each)")
+	}
+	if ps, _ := publicsuffix.PublicSuffix(d); ps == d {
+		return "", errors.New("is a public suffix; browsers refuse cookies for it")
+	}
+	return d, nil
+}
+
+// domainMatches is RFC 6265 domain-match of a host name (no port) by a cookie domain.
+func domainMatches(host, domain string) bool {
+	return host == domain || strings.HasSuffix(host, "."+domain)
+}
+
+// validateCookiePath checks a cookie Path attribute value.
+func validateCookiePath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return errors.New(`must start with "/"`)
+	}
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c <= ' ' || c >= 0x7f:
+			return errors.New("must be printable ASCII without spaces")
+		case c == ';' || c == ',':
+			return errors.New("must not contain ';' or ','")
+		case c == '*' || c == '?':
+			return errors.New("must not contain '*' or '?': a cookie Path is a literal prefix, not a pattern")
+		}
+	}
+	return nil
+}
+
+// pathMatchesTemplate reports whether every path the template expands to path-matches
+// the cookie Path (RFC 6265 5.1.4), judging by the literal prefix before the first
+// placeholder or wildcard.
+func pathMatchesTemplate(cookiePath, template string) bool {
+	lit := template
+	if i := strings.IndexAny(template, "{*?"); i >= 0 {
+		lit = template[:i]
+	}
+	if !strings.HasPrefix(lit, cookiePath) {
+		return false
+	}
+	return strings.HasSuffix(cookiePath, "/") || len(lit) > len(cookiePath) && lit[len(cookiePath)] == '/'
+}
+
+// validatePathTemplate checks a resource path template such as "/media/{sub}/*":
+// printable ASCII, no characters that change a URL's meaning, no "//" or dot segments,
+// balanced non-empty {placeholders}. '*' and '?' are CloudFront wildcards and allowed.
+func validatePathTemplate(t string) error {
+	if !strings.HasPrefix(t, "/") {
+		return errors.New(`must start with "/"`)
+	}
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c <= ' ' || c >= 0x7f:
+			return errors.New("must be printable ASCII without spaces")
+		case strings.IndexByte(`"\#%`, c) >= 0:
+			return fmt.Errorf("must not contain %q", c)
+		}
+	}
+	if strings.Contains(t, "//") {
+		return errors.New(`must not contain "//"`)
+	}
+	for _, seg := range strings.Split(t, "/") {
+		if seg == "." || seg == ".." {
+			return errors.New(`must not contain "." or ".." segments`)
+		}
+	}
+	for rest := t; ; {
+		open, close := strings.IndexByte(rest, '{'), strings.IndexByte(rest, '}')
+		switch {
+		case open < 0 && close < 0:
+			return nil
+		case open < 0 || close >= 0 && close < open:
+			return errors.New("has a '}' without '{'")
+		case close < 0:
+			return errors.New("has a '{' without '}'")
+		}
+		name := rest[open+1 : close]
+		switch {
+		case name == "":
+			return errors.New("has an empty placeholder {}")
+		case strings.ContainsAny(name, "{/"):
+			return fmt.Errorf("has a malformed placeholder {%s}", name)
+		}
+		rest = rest[close+1:]
+	}
+}
+
+var keyPairIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
+
+// parseHashAlgorithm normalises "sha-256" and friends to "SHA1" or "SHA256".
+func parseHashAlgorithm(v string) (string, error) {
+	switch strings.ToUpper(strings.ReplaceAll(v, "-", "")) {
+	case "SHA1":
+		return "SHA1", nil
+	case "SHA256":
+		return "SHA256", nil
+	}
+	return "", errors.New("must be SHA1 or SHA256 (leave it empty to follow the key type)")
+}
+
+// parseListenAddr checks a listener address: host:port with a numeric port (0 = any).
+func parseListenAddr(v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return errors.New(`must be host:port, e.g. ":8080"`)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return errors.New("port must be a number from 0 to 65535")
+	}
+	return nil
+}
+
+// sameListener reports whether two valid listen addresses would collide.
+func sameListener(a, b string) bool {
+	ha, pa, _ := net.SplitHostPort(a)
+	hb, pb, _ := net.SplitHostPort(b)
+	if pa != pb || pa == "0" {
+		return false
+	}
+	return ha == hb || isWildcardHost(ha) || isWildcardHost(hb)
+}
+
+func isWildcardHost(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+
+func isLoopbackName(h string) bool { return h == "localhost" || h == "127.0.0.1" || h == "::1" }
+
+// validateIssuer checks an OIDC issuer URL: absolute https, http only for localhost.
+func validateIssuer(v string) error {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
+		return errors.New("must be an absolute URL such as https://login.example.com/")
+	case u.User != nil:
+		return errors.New("must not contain userinfo (user@)")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return errors.New("must not contain a query or fragment")
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopbackName(u.Hostname()):
+		return nil
+	}
+	return errors.New("must use https (http only for localhost)")
+}
+
+// validateALBArn checks the shape of an Application Load Balancer ARN.
+func validateALBArn(v string) error {
+	if !strings.HasPrefix(v, "arn:aws") || !strings.Contains(v, ":elasticloadbalancing:") {
+		return errors.New("must be a load balancer ARN (arn:aws:elasticloadbalancing:...)")
+	}
+	return nil
+}
+
+// validateCookieName checks an RFC 6265 cookie-name (an RFC 2616 token).
+func validateCookieName(v string) error {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return errors.New("must be a valid cookie name (letters, digits and !#$%&'*+-.^_`|~)")
+		}
+	}
+	if strings.HasPrefix(strings.ToLower(v), "cloudfront-") {
+		return errors.New("must not be a CloudFront-* name: those cookies are the ones this service sets")
+	}
+	return nil
+}
+
+// parseOrigin checks one CORS origin, which must equal byte for byte what a browser
+// sends in the Origin header: scheme://host[:port], lower case, nothing else.
+func parseOrigin(o string, dev bool) error {
+	switch {
+	case o == "*":
+		return errors.New("never *: browsers refuse a wildcard origin with credentials")
+	case strings.EqualFold(o, "null"):
+		return errors.New("never null: sandboxed frames and file:// pages send it, so anyone can")
+	case !isPrintableASCII(o):
+		return errASCII
+	}
+	scheme, rest, ok := strings.Cut(o, "://")
+	if !ok || scheme == "" {
+		return errors.New("must be scheme://host[:port], e.g. https://app.example.com")
+	}
+	if o != strings.ToLower(o) {
+		return fmt.Errorf("must be lower case, as browsers send it: %s", strings.ToLower(o))
+	}
+	if strings.HasSuffix(rest, "/") && !strings.Contains(rest[:len(rest)-1], "/") {
+		return fmt.Errorf(`must not end in "/": browsers send %s`, strings.TrimSuffix(o, "/"))
+	}
+	if err := checkBareHost(rest); err != nil {
+		return err
+	}
+	host, port, err := splitHostPort(rest)
+	if err != nil {
+		return err
+	}
+	if _, err := netip.ParseAddr(host); err != nil && !isDNSName(host) {
+		return errors.New("host must be a valid DNS name or IP address")
+	}
+	if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
+		return fmt.Errorf("must omit the default port :%s, as browsers do", port)
+	}
+	switch {
+	case scheme == "https":
+	case scheme == "http" && (dev || isLoopbackName(host)):
+	case scheme == "http":
+		return errors.New("must use https (http only with --dev or for localhost)")
+	default:
+		return errors.New("scheme must be https or http")
+	}
+	return nil
+}
+
+// parseProxy parses a CIDR or a bare IP (as a /32 or /128), masked.
+func parseProxy(v string) (netip.Prefix, error) {
+	if strings.Contains(v, "/") {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			return netip.Prefix{}, errors.New("must be a CIDR (10.0.0.0/8) or an IP address")
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, errors.New("must be a CIDR (10.0.0.0/8) or an IP address")
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func isPrintableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
