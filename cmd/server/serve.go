@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	stdlog "log"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/cfcookies/cfcookies/internal/auth"
+	"github.com/cfcookies/cfcookies/internal/config"
+	"github.com/cfcookies/cfcookies/internal/handlers"
+	"github.com/cfcookies/cfcookies/internal/keys"
+	"github.com/cfcookies/cfcookies/signer"
+)
+
+// shutdownTimeout is shorter than ECS's default 30 s stop timeout, so
+// in-flight requests finish before SIGKILL.
+const shutdownTimeout = 20 * time.Second
+
+func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), stdout io.Writer) error {
+	cfg, err := config.Load(getenv, dev)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stdout)
+	if dev {
+		logger.Warn().Msg("DEVELOPMENT MODE: identity is taken from the X-Dev-User header and the key may be ephemeral; never expose this to a network")
+	}
+	logger.Info().Object("config", cfg).Msg("configuration")
+
+	store, info, err := keys.Load(cfg.CloudFront, cfg.Key)
+	if err != nil {
+		return err
+	}
+	logger.Info().Str("key_source", info.Source).Str("key_pair_id", info.KeyPairID).
+		Str("hash_algorithm", string(info.HashAlgorithm)).Str("public_key_sha256", info.Fingerprint).
+		Str("public_key_pem", info.PublicKeyPEM).Msg("signing key loaded")
+
+	authn, err := newAuthenticator(cfg)
+	if err != nil {
+		return err
+	}
+	tmpl, err := signer.ParsePathTemplate(cfg.MediaPath)
+	if err != nil {
+		return fmt.Errorf("MEDIA_PATH: %w", err)
+	}
+	metrics := handlers.NewMetrics()
+	api := handlers.NewServer(logger, handlers.Options{
+		CloudFrontBaseURL: cfg.CloudFront.BaseURL(),
+		Scopes:            []handlers.Scope{{Name: "default", Path: tmpl, CookiePath: cfg.Cookie.Path, TTL: cfg.Cookie.TTL}},
+		Cookie: signer.CookieOptions{
+			Domain:   cfg.Cookie.Domain,
+			SameSite: cfg.Cookie.SameSite,
+			Insecure: !cfg.Cookie.Secure,
+		},
+		AllowGet:           cfg.AllowGet,
+		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
+		TrustedProxies:     cfg.TrustedProxies,
+	}, store, authn, store.Ready, metrics)
+
+	servers := []*namedServer{{name: "api", addr: cfg.ListenAddr, handler: api}}
+	if cfg.MetricsAddr != "" {
+		servers = append(servers, &namedServer{name: "metrics", addr: cfg.MetricsAddr, handler: metrics.Handler()})
+	}
+	return serveAll(ctx, logger, servers)
+}
+
+var _ handlers.CookieIssuer = (*keys.Store)(nil)
+
+func newAuthenticator(cfg *config.Config) (auth.Authenticator, error) {
+	switch cfg.Auth.Mode {
+	case "dev":
+		if !cfg.Dev {
+			return nil, errors.New("AUTH_MODE=dev is only available with --dev")
+		}
+		return auth.Dev{}, nil
+	}
+	return nil, fmt.Errorf("AUTH_MODE=%s is not supported by this version yet; only --dev with AUTH_MODE=dev is", cfg.Auth.Mode)
+}
+
+func newLogger(cfg *config.Config, stdout io.Writer) zerolog.Logger {
+	var w io.Writer = stdout
+	if cfg.LogFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: stdout, TimeFormat: time.RFC3339}
+	}
+	return zerolog.New(w).Level(cfg.LogLevel).With().Timestamp().Str("service", "cfcookies").Logger()
+}
+
+type namedServer struct {
+	name    string
+	addr    string
+	handler http.Handler
+	ln      net.Listener
+	srv     *http.Server
+}
+
+// serveAll binds every listener first (a busy port fails at once), serves
+// them, and on ctx cancellation shuts them down gracefully: in-flight
+// requests finish within shutdownTimeout.
+func serveAll(ctx context.Context, logger zerolog.Logger, servers []*namedServer) error {
+	for _, s := range servers {
+		ln, err := net.Listen("tcp", s.addr)
+		if err != nil {
+			closeAll(servers)
+			return fmt.Errorf("listen %s on %s: %w", s.name, s.addr, err)
+		}
+		s.ln = ln
+		s.srv = &http.Server{
+			Handler:           s.handler,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      15 * time.Second,
+			IdleTimeout:       60 * time.Second,
+			MaxHeaderBytes:    32 << 10,
+			ErrorLog:          stdlog.New(logWriter{logger.With().Str("server", s.name).Logger()}, "", 0),
+		}
+	}
+	errc := make(chan error, len(servers))
+	for _, s := range servers {
+		logger.Info().Str("server", s.name).Stringer("addr", s.ln.Addr()).Msg("listening")
+		go func() {
+			if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s server: %w", s.name, err)
+			}
+		}()
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		logger.Info().Msg("shutting down")
+	case serveErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.srv.Shutdown(sctx); err != nil {
+			logger.Warn().Err(err).Str("server", s.name).Msg("graceful shutdown incomplete; closing")
+			_ = s.srv.Close()
+		}
+	}
+	logger.Info().Msg("stopped")
+	return serveErr
+}
+
+func closeAll(servers []*namedServer) {
+	for _, s := range servers {
+		if s.ln != nil {
+			_ = s.ln.Close()
+		}
+	}
+}
+
+// logWriter sends net/http's own error log to zerolog at warn level.
+type logWriter struct{ l zerolog.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.l.Warn().Msg(string(trimNewline(p)))
+	return len(p), nil
+}
+
+func trimNewline(p []byte) []byte {
+	if n := len(p); n > 0 && p[n-1] == '\n' {
+		return p[:n-1]
+	}
+	return p
+}
+

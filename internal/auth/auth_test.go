@@ -1,0 +1,56 @@
+package auth
+
+import (
+	"errors"
+	"net/http/httptest"
+	"testing"
+)
+
+func TestDev(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		headers []string
+		want    string
+		wantErr bool
+	}{
+		{"no header is dev", nil, "dev", false},
+		{"header names the user", []string{"alice"}, "alice", false},
+		{"empty header", []string{""}, "", true},
+		{"two headers", []string{"alice", "bob"}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest("POST", "/auth/media-cookies", nil)
+			for _, h := range tt.headers {
+				r.Header.Add(DevUserHeader, h)
+			}
+			id, err := Dev{}.Authenticate(r)
+			if tt.wantErr {
+				if !errors.Is(err, ErrUnauthenticated) {
+					t.Fatalf("err = %v, want ErrUnauthenticated", err)
+				}
+				return
+			}
+			if err != nil || id.Subject != tt.want {
+				t.Fatalf("got %q, %v; want %q", id.Subject, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestClaim(t *testing.T) {
+	t.Parallel()
+	id := Identity{Subject: "alice", Claims: map[string]any{"tenant": "acme", "n": float64(42), "groups": []any{"a"}, "obj": map[string]any{}}}
+	for name, want := range map[string]string{"sub": "alice", "tenant": "acme", "n": "42"} {
+		if got, ok := id.Claim(name); !ok || got != want {
+			t.Errorf("Claim(%q) = %q, %v", name, got, ok)
+		}
+	}
+	for _, name := range []string{"groups", "obj", "missing"} {
+		if got, ok := id.Claim(name); ok {
+			t.Errorf("Claim(%q) = %q, want none", name, got)
+		}
+	}
+}

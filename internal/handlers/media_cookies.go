@@ -1,0 +1,206 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog/hlog"
+
+	"github.com/cfcookies/cfcookies/internal/auth"
+	"github.com/cfcookies/cfcookies/signer"
+)
+
+// maxBodyBytes bounds the request body of /auth/media-cookies.
+const maxBodyBytes = 4 << 10
+
+// CookieIssuer signs grants. *signer.Signer is one; so is the key store that
+// swaps signers on rotation.
+type CookieIssuer interface {
+	Sign(signer.Grant) (signer.Signed, error)
+}
+
+var _ CookieIssuer = (*signer.Signer)(nil)
+
+// Scope is a named grant template: which path pattern, under which cookie
+// Path, for how long.
+type Scope struct {
+	Name       string
+	Path       *signer.PathTemplate
+	CookiePath string
+	TTL        time.Duration
+}
+
+// handleIssueCookies serves POST /auth/media-cookies (and GET when enabled):
+// it authenticates the caller, builds one custom policy per scope, signs
+// them and sets the CloudFront cookies.
+func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, opts Options, m *Metrics) http.Handler {
+	type request struct {
+		Scopes []string `json:"scopes"`
+	}
+	type grant struct {
+		Scope      string `json:"scope"`
+		Resource   string `json:"resource"`
+		CookiePath string `json:"cookiePath"`
+	}
+	type response struct {
+		ExpiresAt    time.Time `json:"expiresAt"`
+		RefreshAfter time.Time `json:"refreshAfter"`
+		Grants       []grant   `json:"grants"`
+	}
+	byName := make(map[string]Scope, len(opts.Scopes))
+	for _, s := range opts.Scopes {
+		byName[s.Name] = s
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := authn.Authenticate(r)
+		if err != nil {
+			m.issued.WithLabelValues("unauthenticated").Inc()
+			respondError(w, r, &httpError{Code: http.StatusUnauthorized, Type: "unauthenticated", Msg: "no valid identity", Err: err})
+			return
+		}
+		req, err := decodeRequest[request](w, r)
+		if err != nil {
+			m.issued.WithLabelValues("bad_request").Inc()
+			respondError(w, r, err)
+			return
+		}
+		scopes, err := selectScopes(byName, opts.Scopes, req.Scopes)
+		if err != nil {
+			m.issued.WithLabelValues("forbidden").Inc()
+			respondError(w, r, err)
+			return
+		}
+
+		now := opts.Now()
+		var resp response
+		var cookies []*http.Cookie
+		for _, sc := range scopes {
+			path, err := sc.Path.Expand(id.Claim)
+			if err != nil {
+				m.issued.WithLabelValues("forbidden").Inc()
+				respondError(w, r, &httpError{Code: http.StatusForbidden, Type: "identity-not-grantable",
+					Msg: "the identity cannot be granted a media path for scope " + sc.Name, Err: err})
+				return
+			}
+			expires := now.Add(sc.TTL).Truncate(time.Second)
+			g := signer.Grant{Resource: opts.CloudFrontBaseURL + path, Expires: expires}
+			signed, err := issuer.Sign(g)
+			if err != nil {
+				m.issued.WithLabelValues("error").Inc()
+				respondError(w, r, err)
+				return
+			}
+			co := opts.Cookie
+			co.Path = sc.CookiePath
+			cs, err := signed.Cookies(co, now)
+			if err != nil {
+				m.issued.WithLabelValues("error").Inc()
+				respondError(w, r, err)
+				return
+			}
+			cookies = append(cookies, cs...)
+			refresh := now.Add(sc.TTL * 4 / 5).Truncate(time.Second)
+			if resp.ExpiresAt.IsZero() || expires.Before(resp.ExpiresAt) {
+				resp.ExpiresAt = expires.UTC()
+			}
+			if resp.RefreshAfter.IsZero() || refresh.Before(resp.RefreshAfter) {
+				resp.RefreshAfter = refresh.UTC()
+			}
+			resp.Grants = append(resp.Grants, grant{Scope: sc.Name, Resource: g.Resource, CookiePath: co.Path})
+		}
+		// Nothing is set until every scope has signed: no half-done answer.
+		for _, c := range cookies {
+			http.SetCookie(w, c)
+		}
+		m.issued.WithLabelValues("ok").Inc()
+		hlog.FromRequest(r).Info().Str("sub", id.Subject).Int("grants", len(resp.Grants)).
+			Time("expires_at", resp.ExpiresAt).Msg("issued media cookies")
+		respondJSON(w, r, http.StatusOK, resp)
+	})
+}
+
+// handleRevokeCookies serves DELETE /auth/media-cookies: it expires every
+// cookie the service may have set, under every scope's cookie Path.
+func handleRevokeCookies(opts Options) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen := map[string]bool{}
+		for _, sc := range opts.Scopes {
+			if seen[sc.CookiePath] {
+				continue
+			}
+			seen[sc.CookiePath] = true
+			co := opts.Cookie
+			co.Path = sc.CookiePath
+			cookies, err := signer.ExpireCookies(co)
+			if err != nil {
+				respondError(w, r, err)
+				return
+			}
+			for _, c := range cookies {
+				http.SetCookie(w, c)
+			}
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// decodeRequest reads an optional JSON body of type T: empty is the zero T;
+// otherwise it must be application/json, at most maxBodyBytes, one object
+// without unknown fields.
+func decodeRequest[T any](w http.ResponseWriter, r *http.Request) (T, error) {
+	var v T
+	if r.ContentLength == 0 && r.Header.Get("Transfer-Encoding") == "" {
+		return v, nil
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" || r.ContentLength > 0 {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return v, &httpError{Code: http.StatusUnsupportedMediaType, Type: "unsupported-media-type",
+				Msg: "the request body must be application/json"}
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return v, nil
+		}
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return v, &httpError{Code: http.StatusRequestEntityTooLarge, Type: "body-too-large",
+				Msg: "the request body is over 4 KiB", Err: err}
+		}
+		return v, &httpError{Code: http.StatusBadRequest, Type: "bad-request", Msg: "the request body is not valid JSON for this route", Err: err}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return v, &httpError{Code: http.StatusBadRequest, Type: "bad-request", Msg: "the request body has data after the JSON object"}
+	}
+	return v, nil
+}
+
+// selectScopes returns the requested scopes, or all of them when none is
+// named. An unknown name is 403, a repeated one 400.
+func selectScopes(byName map[string]Scope, all []Scope, names []string) ([]Scope, error) {
+	if len(names) == 0 {
+		return all, nil
+	}
+	var out []Scope
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			return nil, &httpError{Code: http.StatusBadRequest, Type: "bad-request", Msg: "a scope is requested twice"}
+		}
+		sc, ok := byName[n]
+		if !ok {
+			return nil, &httpError{Code: http.StatusForbidden, Type: "forbidden-scope", Msg: "a requested scope is unknown or not allowed"}
+		}
+		seen[n] = true
+		out = append(out, sc)
+	}
+	return out, nil
+}

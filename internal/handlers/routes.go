@@ -1,0 +1,56 @@
+// Package handlers is the HTTP API: routes, the media-cookies endpoint,
+// health, errors and middleware.
+package handlers
+
+import (
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
+
+	"github.com/cfcookies/cfcookies/internal/auth"
+	"github.com/cfcookies/cfcookies/signer"
+)
+
+// Options are the API's settings, already validated by internal/config.
+type Options struct {
+	CloudFrontBaseURL  string // "https://media.example.com"
+	Scopes             []Scope
+	Cookie             signer.CookieOptions // Path is taken from each scope
+	AllowGet           bool
+	CORSAllowedOrigins []string
+	TrustedProxies     []netip.Prefix
+	Now                func() time.Time // nil: time.Now
+}
+
+// NewServer returns the API handler with every route and middleware.
+func NewServer(logger zerolog.Logger, opts Options, issuer CookieIssuer, authn auth.Authenticator, ready func() bool, m *Metrics) http.Handler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	r := chi.NewRouter()
+	r.Use(
+		hlog.NewHandler(logger),
+		hlog.RequestIDHandler("request_id", "X-Request-Id"),
+		accessLog(opts.TrustedProxies),
+		recoverer,
+		m.instrument,
+		corsFor(opts.CORSAllowedOrigins),
+	)
+	r.NotFound(handleNotFound().ServeHTTP)
+	r.MethodNotAllowed(handleMethodNotAllowed().ServeHTTP)
+
+	r.Get("/healthz", handleHealthz().ServeHTTP)
+	r.Get("/readyz", handleReadyz(ready).ServeHTTP)
+
+	issue := handleIssueCookies(issuer, authn, opts, m)
+	r.Post("/auth/media-cookies", issue.ServeHTTP)
+	if opts.AllowGet {
+		r.Get("/auth/media-cookies", issue.ServeHTTP)
+	}
+	r.Delete("/auth/media-cookies", handleRevokeCookies(opts).ServeHTTP)
+	return r
+}
