@@ -170,4 +170,3 @@ func trimNewline(p []byte) []byte {
 	}
 	return p
 }
-
