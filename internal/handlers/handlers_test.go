@@ -1,0 +1,329 @@
+package handlers
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
+
+	"github.com/cfcookies/cfcookies/internal/auth"
+	"github.com/cfcookies/cfcookies/signer"
+)
+
+var testNow = time.Date(2026, 11, 21, 12, 0, 0, 500e6, time.UTC)
+
+// testKey is shared: generating RSA keys per test is slow.
+var testKey = func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
+// syncBuffer is a log sink safe for parallel subtests.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type fixture struct {
+	handler http.Handler
+	logs    *syncBuffer
+	signer  *signer.Signer
+}
+
+func newFixture(t *testing.T, mutate func(*Options)) fixture {
+	t.Helper()
+	s, err := signer.New("K2JCJMDEHXQW5F", testKey, signer.Options{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := signer.ParsePathTemplate("/media/{sub}/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{
+		CloudFrontBaseURL: "https://media.example.com",
+		Scopes:            []Scope{{Name: "default", Path: tmpl, CookiePath: "/", TTL: 10 * time.Minute}},
+		Cookie:            signer.CookieOptions{Domain: "example.com"},
+		Now:               func() time.Time { return testNow },
+	}
+	if mutate != nil {
+		mutate(&opts)
+	}
+	logs := &syncBuffer{}
+	logger := zerolog.New(logs)
+	return fixture{
+		handler: NewServer(logger, opts, s, auth.Dev{}, func() bool { return true }, NewMetrics()),
+		logs:    logs,
+		signer:  s,
+	}
+}
+
+func (f fixture) do(method, target, body string, headers ...string) *httptest.ResponseRecorder {
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, target, r)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	w := httptest.NewRecorder()
+	f.handler.ServeHTTP(w, req)
+	return w
+}
+
+func TestIssueCookies(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	w := f.do("POST", "/auth/media-cookies", "", "X-Dev-User", "alice")
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	if cc := w.Header().Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q", cc)
+	}
+	var resp struct {
+		ExpiresAt    time.Time `json:"expiresAt"`
+		RefreshAfter time.Time `json:"refreshAfter"`
+		Grants       []struct {
+			Scope, Resource, CookiePath string
+		} `json:"grants"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
+		t.Fatal(err)
+	}
+	wantExp := time.Date(2026, 11, 21, 12, 10, 0, 0, time.UTC)
+	if !resp.ExpiresAt.Equal(wantExp) {
+		t.Errorf("expiresAt %s, want %s", resp.ExpiresAt, wantExp)
+	}
+	if !resp.RefreshAfter.After(testNow) || !resp.RefreshAfter.Before(wantExp) {
+		t.Errorf("refreshAfter %s is not between now and expiry", resp.RefreshAfter)
+	}
+	if len(resp.Grants) != 1 || resp.Grants[0].Resource != "https://media.example.com/media/alice/*" || resp.Grants[0].CookiePath != "/" {
+		t.Errorf("grants %+v", resp.Grants)
+	}
+
+	cookies := w.Result().Cookies()
+	byName := map[string]*http.Cookie{}
+	for _, c := range cookies {
+		byName[c.Name] = c
+	}
+	for _, name := range []string{signer.CookiePolicy, signer.CookieSignature, signer.CookieKeyPairID} {
+		c := byName[name]
+		if c == nil {
+			t.Fatalf("no %s cookie in %v", name, w.Header()["Set-Cookie"])
+		}
+		if c.Domain != "example.com" || c.Path != "/" || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode ||
+			c.MaxAge != 600 || !c.Expires.Equal(wantExp) {
+			t.Errorf("%s attributes: %s", name, c.String())
+		}
+	}
+	policy, err := signer.DecodeBase64(byName[signer.CookiePolicy].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"Statement":[{"Resource":"https://media.example.com/media/alice/*","Condition":{"DateLessThan":{"AWS:EpochTime":1795263000}}}]}`; string(policy) != want {
+		t.Errorf("policy %s\nwant %s", policy, want)
+	}
+	if err := signer.Verify(f.signer.Public(), signer.SHA1, policy, byName[signer.CookieSignature].Value); err != nil {
+		t.Errorf("signature: %v", err)
+	}
+	for _, secret := range []string{byName[signer.CookiePolicy].Value, byName[signer.CookieSignature].Value} {
+		if strings.Contains(f.logs.String(), secret) {
+			t.Fatal("a cookie value was logged")
+		}
+	}
+}
+
+// problemResponse asserts w is an RFC 9457 problem of the given type and
+// status, and that no cookie was set.
+func problemResponse(t *testing.T, w *httptest.ResponseRecorder, status int, typ string) {
+	t.Helper()
+	if w.Code != status {
+		t.Fatalf("status %d, want %d: %s", w.Code, status, w.Body)
+	}
+	if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if sc := w.Header().Values("Set-Cookie"); len(sc) != 0 {
+		t.Errorf("cookies set on an error: %v", sc)
+	}
+	var p problem
+	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
+		t.Fatalf("body %q: %v", w.Body, err)
+	}
+	if p.Type != problemTypePrefix+typ || p.Status != status || p.Title == "" || p.Detail == "" {
+		t.Errorf("problem %+v, want type %s", p, typ)
+	}
+}
+
+func TestIssueCookiesRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		method  string
+		body    string
+		headers []string
+		status  int
+		typ     string
+	}{
+		{"two identities", "POST", "", []string{"X-Dev-User", "a", "X-Dev-User", "b"}, 401, "unauthenticated"},
+		{"wildcard identity", "POST", "", []string{"X-Dev-User", "*"}, 403, "identity-not-grantable"},
+		{"question mark identity", "POST", "", []string{"X-Dev-User", "a?"}, 403, "identity-not-grantable"},
+		{"slash identity", "POST", "", []string{"X-Dev-User", "alice/../bob"}, 403, "identity-not-grantable"},
+		{"dot-dot identity", "POST", "", []string{"X-Dev-User", ".."}, 403, "identity-not-grantable"},
+		{"encoded wildcard identity", "POST", "", []string{"X-Dev-User", "%2a"}, 403, "identity-not-grantable"},
+		{"space identity", "POST", "", []string{"X-Dev-User", "a b"}, 403, "identity-not-grantable"},
+		{"non-ASCII identity", "POST", "", []string{"X-Dev-User", "ali\u00e7e"}, 403, "identity-not-grantable"},
+		{"fullwidth asterisk identity", "POST", "", []string{"X-Dev-User", "\uff0a"}, 403, "identity-not-grantable"},
+		{"malformed JSON", "POST", `{"scopes":`, []string{"Content-Type", "application/json"}, 400, "bad-request"},
+		{"unknown field", "POST", `{"scope":["default"]}`, []string{"Content-Type", "application/json"}, 400, "bad-request"},
+		{"two objects", "POST", `{}{}`, []string{"Content-Type", "application/json"}, 400, "bad-request"},
+		{"wrong type", "POST", `{"scopes":"default"}`, []string{"Content-Type", "application/json"}, 400, "bad-request"},
+		{"repeated scope", "POST", `{"scopes":["default","default"]}`, []string{"Content-Type", "application/json"}, 400, "bad-request"},
+		{"unknown scope", "POST", `{"scopes":["premium"]}`, []string{"Content-Type", "application/json"}, 403, "forbidden-scope"},
+		{"wildcard scope", "POST", `{"scopes":["*"]}`, []string{"Content-Type", "application/json"}, 403, "forbidden-scope"},
+		{"oversized body", "POST", `{"scopes":["` + strings.Repeat("a", 5000) + `"]}`, []string{"Content-Type", "application/json"}, 413, "body-too-large"},
+		{"form content type", "POST", `scopes=default`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "unsupported-media-type"},
+		{"body without content type", "POST", `{"scopes":["default"]}`, nil, 415, "unsupported-media-type"},
+		{"text/plain JSON", "POST", `{}`, []string{"Content-Type", "text/plain"}, 415, "unsupported-media-type"},
+		{"GET when not allowed", "GET", "", nil, 405, "method-not-allowed"},
+		{"PUT", "PUT", "", nil, 405, "method-not-allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			w := f.do(tt.method, "/auth/media-cookies", tt.body, tt.headers...)
+			problemResponse(t, w, tt.status, tt.typ)
+			if strings.Contains(f.logs.String(), `"level":"error"`) {
+				t.Errorf("bad input logged at error level: %s", f.logs)
+			}
+		})
+	}
+}
+
+func TestIssueCookiesAcceptsJSONBodies(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	for _, body := range []string{`{}`, `{"scopes":[]}`, `{"scopes":["default"]}`, " {\"scopes\":[\"default\"]}\n"} {
+		w := f.do("POST", "/auth/media-cookies", body, "Content-Type", "application/json; charset=utf-8")
+		if w.Code != http.StatusOK || len(w.Result().Cookies()) != 4 {
+			t.Errorf("body %q: status %d, %d cookies: %s", body, w.Code, len(w.Result().Cookies()), w.Body)
+		}
+	}
+}
+
+func TestAllowGet(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(o *Options) { o.AllowGet = true })
+	if w := f.do("GET", "/auth/media-cookies", ""); w.Code != http.StatusOK {
+		t.Fatalf("GET with AllowGet: %d", w.Code)
+	}
+}
+
+func TestRevokeCookies(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	w := f.do("DELETE", "/auth/media-cookies", "")
+	if w.Code != http.StatusNoContent {
+		t.Fatalf("status %d", w.Code)
+	}
+	got := map[string]bool{}
+	for _, c := range w.Result().Cookies() {
+		if c.MaxAge != -1 || c.Value != "" || c.Domain != "example.com" || c.Path != "/" {
+			t.Errorf("not a deletion with the issued scope: %s", c)
+		}
+		got[c.Name] = true
+	}
+	for _, name := range []string{signer.CookiePolicy, signer.CookieSignature, signer.CookieKeyPairID, signer.CookieHashAlgorithm} {
+		if !got[name] {
+			t.Errorf("%s not cleared", name)
+		}
+	}
+}
+
+type failingIssuer struct{}
+
+func (failingIssuer) Sign(signer.Grant) (signer.Signed, error) {
+	return signer.Signed{}, errors.New("kms: throttled, key material -----BEGIN PRIVATE KEY----- oops")
+}
+
+func TestSigningFailureIsInternal(t *testing.T) {
+	t.Parallel()
+	tmpl, _ := signer.ParsePathTemplate("/media/{sub}/*")
+	logs := &bytes.Buffer{}
+	h := NewServer(zerolog.New(logs), Options{
+		CloudFrontBaseURL: "https://media.example.com",
+		Scopes:            []Scope{{Name: "default", Path: tmpl, CookiePath: "/", TTL: time.Minute}},
+	}, failingIssuer{}, auth.Dev{}, func() bool { return true }, NewMetrics())
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("POST", "/auth/media-cookies", nil))
+	problemResponse(t, w, 500, "internal")
+	if strings.Contains(w.Body.String(), "kms") || strings.Contains(w.Body.String(), "BEGIN") {
+		t.Errorf("internal detail leaked to the client: %s", w.Body)
+	}
+	if !strings.Contains(logs.String(), `"level":"error"`) || !strings.Contains(logs.String(), "throttled") {
+		t.Errorf("failure not logged at error level: %s", logs)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	ready := false
+	tmpl, _ := signer.ParsePathTemplate("/media/{sub}/*")
+	h := NewServer(zerolog.Nop(), Options{Scopes: []Scope{{Name: "default", Path: tmpl, CookiePath: "/", TTL: time.Minute}}},
+		failingIssuer{}, auth.Dev{}, func() bool { return ready }, NewMetrics())
+	get := func(path string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		return w
+	}
+	if w := get("/healthz"); w.Code != 200 {
+		t.Errorf("healthz %d", w.Code)
+	}
+	problemResponse(t, get("/readyz"), 503, "not-ready")
+	ready = true
+	if w := get("/readyz"); w.Code != 200 {
+		t.Errorf("readyz when ready: %d", w.Code)
+	}
+	problemResponse(t, get("/nope"), 404, "not-found")
+}
+
+func TestPanicIsA500Problem(t *testing.T) {
+	t.Parallel()
+	logs := &bytes.Buffer{}
+	h := hlog.NewHandler(zerolog.New(logs))(recoverer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	problemResponse(t, w, 500, "internal")
+	if !strings.Contains(logs.String(), "boom") {
+		t.Errorf("panic not logged: %s", logs)
+	}
+}
