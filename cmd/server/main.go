@@ -53,7 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cmd := fs.Arg(0)
 	switch cmd {

@@ -28,8 +28,8 @@ const (
 // Config is the whole validated configuration.
 type Config struct {
 	Dev                bool
-	ListenAddr         string // LISTEN_ADDR, default ":8080"
-	MetricsAddr        string // METRICS_ADDR, default ":9090"; "" disables metrics
+	ListenAddr         string // LISTEN_ADDR, default ":8080" ("127.0.0.1:8080" with dev)
+	MetricsAddr        string // METRICS_ADDR, default ":9090" ("127.0.0.1:9090" with dev); "" disables metrics
 	CloudFront         CloudFront
 	Key                Key
 	Cookie             Cookie
@@ -206,10 +206,15 @@ func (l *loader) list(name string) []string {
 }
 
 func (l *loader) listen(c *Config) {
-	c.ListenAddr = l.str("LISTEN_ADDR", ":8080")
+	// --dev listens on loopback only: its identity header is trusted blindly.
+	host := ""
+	if c.Dev {
+		host = "127.0.0.1"
+	}
+	c.ListenAddr = l.str("LISTEN_ADDR", host+":8080")
 	listenOK := l.check("LISTEN_ADDR", c.ListenAddr, parseListenAddr(c.ListenAddr))
 
-	c.MetricsAddr = ":9090"
+	c.MetricsAddr = host + ":9090"
 	if v, set := l.raw("METRICS_ADDR"); set {
 		c.MetricsAddr = v // "" disables metrics
 	}

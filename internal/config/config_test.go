@@ -65,8 +65,8 @@ func TestLoadDevDefaults(t *testing.T) {
 	}
 	want := &Config{
 		Dev:         true,
-		ListenAddr:  ":8080",
-		MetricsAddr: ":9090",
+		ListenAddr:  "127.0.0.1:8080",
+		MetricsAddr: "127.0.0.1:9090",
 		CloudFront:  CloudFront{Scheme: "http", Host: "localhost:8081", KeyPairID: "KCFCOOKIESDEV"},
 		Cookie:      Cookie{Path: "/", SameSite: http.SameSiteLaxMode, Secure: true, TTL: 10 * time.Minute},
 		MediaPath:   "/media/{sub}/*",
