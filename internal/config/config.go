@@ -5,6 +5,8 @@
 package config
 
 import (
+	"github.com/cfcookies/cfcookies/signer"
+
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,15 +29,20 @@ const (
 
 // Config is the whole validated configuration.
 type Config struct {
-	Dev                bool
-	ListenAddr         string // LISTEN_ADDR, default ":8080" ("127.0.0.1:8080" with dev)
-	MetricsAddr        string // METRICS_ADDR, default ":9090" ("127.0.0.1:9090" with dev); "" disables metrics
-	CloudFront         CloudFront
-	Key                Key
-	Cookie             Cookie
-	MediaPath          string // MEDIA_PATH, default "/media/{sub}/*"
-	ScopesFile         string // SCOPES_FILE (not supported yet: setting it is an error)
+	Dev         bool
+	ListenAddr  string // LISTEN_ADDR, default ":8080" ("127.0.0.1:8080" with dev)
+	MetricsAddr string // METRICS_ADDR, default ":9090" ("127.0.0.1:9090" with dev); "" disables metrics
+	CloudFront  CloudFront
+	Key         Key
+	Cookie      Cookie
+	MediaPath   string // MEDIA_PATH, default "/media/{sub}/*"
+	ScopesFile  string // SCOPES_FILE: YAML or JSON scopes, instead of MEDIA_PATH
+	// Scopes are the grants on offer: one named "default" from MEDIA_PATH,
+	// or those of SCOPES_FILE.
+	Scopes             []Scope
 	AllowGet           bool   // ALLOW_GET, default false
+	BindClientIP       bool   // BIND_CLIENT_IP, default false: add the client's IPv4 /32 to each policy
+	IPv6Clients        string // BIND_CLIENT_IP_IPV6: "reject" (default, 403) or "unbound" (no IP condition)
 	Auth               Auth
 	CORSAllowedOrigins []string       // CORS_ALLOWED_ORIGINS: exact origins, deduplicated
 	TrustedProxies     []netip.Prefix // TRUSTED_PROXIES: masked prefixes
@@ -391,18 +398,29 @@ func (c CloudFront) hostname() string {
 
 func (l *loader) media(c *Config) {
 	c.MediaPath = l.str("MEDIA_PATH", "/media/{sub}/*")
-	mediaOK := l.check("MEDIA_PATH", c.MediaPath, validatePathTemplate(c.MediaPath))
-	if mediaOK && c.Cookie.Path != "" && validateCookiePath(c.Cookie.Path) == nil &&
-		!pathMatchesTemplate(c.Cookie.Path, c.MediaPath) {
-		l.fail("COOKIE_PATH", c.Cookie.Path, "does not cover MEDIA_PATH "+c.MediaPath+": the browser would not send the cookies with media requests")
-	}
-
 	if v, set := l.get("SCOPES_FILE"); set {
 		c.ScopesFile = v
-		l.fail("SCOPES_FILE", v, "not supported by this version yet: unset it and use MEDIA_PATH")
+		if _, both := l.get("MEDIA_PATH"); both {
+			l.fail("MEDIA_PATH", c.MediaPath, "is ignored when SCOPES_FILE is set: unset one of them")
+		}
+		scopes, problems := loadScopes(v, c.Cookie)
+		for _, p := range problems {
+			l.fail("SCOPES_FILE", "", p)
+		}
+		c.Scopes = scopes
+	} else {
+		tmpl, err := signer.ParsePathTemplate(c.MediaPath)
+		if l.check("MEDIA_PATH", c.MediaPath, err) {
+			if c.Cookie.Path != "" && validateCookiePath(c.Cookie.Path) == nil && !pathMatchesTemplate(c.Cookie.Path, c.MediaPath) {
+				l.fail("COOKIE_PATH", c.Cookie.Path, "does not cover MEDIA_PATH "+c.MediaPath+": the browser would not send the cookies with media requests")
+			}
+			c.Scopes = []Scope{{Name: DefaultScope, Path: tmpl, CookiePath: c.Cookie.Path, TTL: c.Cookie.TTL}}
+		}
 	}
 
 	c.AllowGet, _ = l.boolean("ALLOW_GET", false)
+	c.BindClientIP, _ = l.boolean("BIND_CLIENT_IP", false)
+	c.IPv6Clients = l.choice("BIND_CLIENT_IP_IPV6", "reject", "reject", "unbound")
 }
 
 func (l *loader) auth(c *Config) {

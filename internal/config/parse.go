@@ -192,50 +192,6 @@ func pathMatchesTemplate(cookiePath, template string) bool {
 	return strings.HasSuffix(cookiePath, "/") || len(lit) > len(cookiePath) && lit[len(cookiePath)] == '/'
 }
 
-// validatePathTemplate checks a resource path template such as "/media/{sub}/*":
-// printable ASCII, no characters that change a URL's meaning, no "//" or dot segments,
-// balanced non-empty {placeholders}. '*' and '?' are CloudFront wildcards and allowed.
-func validatePathTemplate(t string) error {
-	if !strings.HasPrefix(t, "/") {
-		return errors.New(`must start with "/"`)
-	}
-	for i := 0; i < len(t); i++ {
-		switch c := t[i]; {
-		case c <= ' ' || c >= 0x7f:
-			return errors.New("must be printable ASCII without spaces")
-		case strings.IndexByte(`"\#%`, c) >= 0:
-			return fmt.Errorf("must not contain %q", c)
-		}
-	}
-	if strings.Contains(t, "//") {
-		return errors.New(`must not contain "//"`)
-	}
-	for _, seg := range strings.Split(t, "/") {
-		if seg == "." || seg == ".." {
-			return errors.New(`must not contain "." or ".." segments`)
-		}
-	}
-	for rest := t; ; {
-		open, close := strings.IndexByte(rest, '{'), strings.IndexByte(rest, '}')
-		switch {
-		case open < 0 && close < 0:
-			return nil
-		case open < 0 || close >= 0 && close < open:
-			return errors.New("has a '}' without '{'")
-		case close < 0:
-			return errors.New("has a '{' without '}'")
-		}
-		name := rest[open+1 : close]
-		switch {
-		case name == "":
-			return errors.New("has an empty placeholder {}")
-		case strings.ContainsAny(name, "{/"):
-			return fmt.Errorf("has a malformed placeholder {%s}", name)
-		}
-		rest = rest[close+1:]
-	}
-}
-
 var keyPairIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
 
 // parseHashAlgorithm normalises "sha-256" and friends to "SHA1" or "SHA256".

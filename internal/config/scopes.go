@@ -1,0 +1,191 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cfcookies/cfcookies/signer"
+)
+
+// Scope is one named grant: which path pattern, under which cookie Path, for
+// how long, and who may have it.
+type Scope struct {
+	Name       string
+	Path       *signer.PathTemplate
+	CookiePath string
+	TTL        time.Duration
+	// Allow lists the rules of which any one entitles a caller; empty means
+	// every authenticated caller.
+	Allow []Rule
+}
+
+// Rule entitles a caller whose claim Equals a value (a string or number
+// claim) or Contains it (an element of a list claim, or a word of a
+// space-separated string claim such as OAuth's "scope").
+type Rule struct {
+	Claim    string
+	Equals   string
+	Contains string
+}
+
+// DefaultScope is the name of the scope built from MEDIA_PATH.
+const DefaultScope = "default"
+
+// scopesFile is the SCOPES_FILE document (YAML, or JSON, which is YAML).
+type scopesFile struct {
+	// Claims lists the claims, besides sub, that templates and rules may
+	// name: a typo then fails at startup instead of refusing every caller.
+	Claims []string    `yaml:"claims"`
+	Scopes []yaml.Node `yaml:"scopes"`
+}
+
+type scopeDoc struct {
+	Name       string `yaml:"name"`
+	Path       string `yaml:"path"`
+	CookiePath string `yaml:"cookiePath"`
+	TTL        string `yaml:"ttl"`
+	Allow      []struct {
+		Claim    string `yaml:"claim"`
+		Equals   string `yaml:"equals"`
+		Contains string `yaml:"contains"`
+	} `yaml:"allow"`
+}
+
+var scopeName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// maxScopesFile bounds the file read at startup.
+const maxScopesFile = 1 << 20
+
+// loadScopes reads and checks a scopes file. Every problem is reported as
+// "FILE:LINE: problem"; cookiePath and ttl default to COOKIE_PATH and
+// COOKIE_TTL.
+func loadScopes(path string, defaults Cookie) ([]Scope, []string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, []string{unwrapPathError(err).Error()}
+	}
+	if len(b) > maxScopesFile {
+		return nil, []string{fmt.Sprintf("%s: over %d bytes", path, maxScopesFile)}
+	}
+	var doc scopesFile
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil {
+		return nil, []string{fmt.Sprintf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	var problems []string
+	at := func(line int, format string, args ...any) {
+		problems = append(problems, fmt.Sprintf("%s:%d: %s", path, line, fmt.Sprintf(format, args...)))
+	}
+	known := map[string]bool{"sub": true}
+	for _, c := range doc.Claims {
+		known[c] = true
+	}
+	if len(doc.Scopes) == 0 {
+		at(1, "no scopes: list at least one under scopes:")
+	}
+	var scopes []Scope
+	names := map[string]int{}
+	byCookiePath := map[string]Scope{}
+	for i := range doc.Scopes {
+		node := &doc.Scopes[i]
+		for _, k := range unknownKeys(node, "name", "path", "cookiePath", "ttl", "allow") {
+			at(k.Line, "field %s not found in scope (fields: name, path, cookiePath, ttl, allow)", k.Value)
+		}
+		var sd scopeDoc
+		if err := node.Decode(&sd); err != nil {
+			at(node.Line, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+			continue
+		}
+		sc := Scope{Name: sd.Name, CookiePath: sd.CookiePath, TTL: defaults.TTL}
+		if !scopeName.MatchString(sd.Name) {
+			at(node.Line, "scope name %q must be 1-64 of a-z, 0-9, _ and -, starting with a letter or digit", sd.Name)
+		} else if first, dup := names[sd.Name]; dup {
+			at(node.Line, "scope %q is defined twice (first on line %d)", sd.Name, first)
+		}
+		names[sd.Name] = node.Line
+		tmpl, err := signer.ParsePathTemplate(sd.Path)
+		if err != nil {
+			at(node.Line, "scope %q: path: %v", sd.Name, err)
+		} else {
+			sc.Path = tmpl
+			for _, n := range tmpl.Names() {
+				if !known[n] {
+					at(node.Line, "scope %q: path uses unknown claim {%s}; declare it under claims:", sd.Name, n)
+				}
+			}
+		}
+		if sc.CookiePath == "" {
+			sc.CookiePath = defaults.Path
+		}
+		if err := validateCookiePath(sc.CookiePath); err != nil {
+			at(node.Line, "scope %q: cookiePath %q %v", sd.Name, sc.CookiePath, err)
+		} else if sc.Path != nil && !pathMatchesTemplate(sc.CookiePath, sd.Path) {
+			at(node.Line, "scope %q: cookiePath %q does not cover path %s: the browser would not send the cookies with media requests", sd.Name, sc.CookiePath, sd.Path)
+		}
+		if sd.TTL != "" {
+			if sc.TTL, err = parseTTL(sd.TTL); err != nil {
+				at(node.Line, "scope %q: ttl %q %v", sd.Name, sd.TTL, err)
+			}
+		}
+		for _, r := range sd.Allow {
+			switch {
+			case !known[r.Claim]:
+				at(node.Line, "scope %q: allow names unknown claim %q; declare it under claims:", sd.Name, r.Claim)
+			case (r.Equals == "") == (r.Contains == ""):
+				at(node.Line, "scope %q: each allow rule needs exactly one of equals or contains", sd.Name)
+			}
+			sc.Allow = append(sc.Allow, Rule{Claim: r.Claim, Equals: r.Equals, Contains: r.Contains})
+		}
+		if other, clash := byCookiePath[sc.CookiePath]; clash && sc.Path != nil && other.Path != nil && other.Path.String() != sc.Path.String() {
+			at(node.Line, "scope %q: cookiePath %q is also scope %q's, with another path: their cookies would overwrite each other (CloudFront's cookie names are fixed)",
+				sd.Name, sc.CookiePath, other.Name)
+		}
+		byCookiePath[sc.CookiePath] = sc
+		scopes = append(scopes, sc)
+	}
+	return scopes, problems
+}
+
+// parseTTL parses a cookie lifetime: whole seconds, 1m to 168h.
+func parseTTL(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		return 0, errors.New("is not a duration such as 10m")
+	case d%time.Second != 0:
+		return 0, errors.New("must be whole seconds")
+	case d < time.Minute || d > 168*time.Hour:
+		return 0, errors.New("must be between 1m and 168h")
+	}
+	return d, nil
+}
+
+// unknownKeys returns the keys of a mapping node, and of the mappings in its
+// "allow" list, that are not expected: yaml.Node.Decode ignores them.
+func unknownKeys(node *yaml.Node, allowed ...string) []*yaml.Node {
+	if node.Kind != yaml.MappingNode {
+		return nil
+	}
+	var bad []*yaml.Node
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		k, v := node.Content[i], node.Content[i+1]
+		switch {
+		case !slices.Contains(allowed, k.Value):
+			bad = append(bad, k)
+		case k.Value == "allow" && v.Kind == yaml.SequenceNode:
+			for _, rule := range v.Content {
+				bad = append(bad, unknownKeys(rule, "claim", "equals", "contains")...)
+			}
+		}
+	}
+	return bad
+}

@@ -1,0 +1,111 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeScopes(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var scopeDefaults = Cookie{Path: "/", TTL: 10 * time.Minute}
+
+func TestLoadScopes(t *testing.T) {
+	t.Parallel()
+	yamlFile := writeScopes(t, "scopes.yaml", `
+claims: [tenant_id, groups]
+scopes:
+  - name: private
+    path: /tenants/{tenant_id}/users/{sub}/*
+    cookiePath: /tenants/
+  - name: premium
+    path: /premium/*
+    cookiePath: /premium/
+    ttl: 1h
+    allow:
+      - claim: groups
+        contains: premium
+      - claim: tenant_id
+        equals: acme
+`)
+	jsonFile := writeScopes(t, "scopes.json", `{"scopes": [{"name": "shared", "path": "/shared/*"}]}`)
+	scopes, problems := loadScopes(yamlFile, scopeDefaults)
+	if len(problems) != 0 {
+		t.Fatalf("problems: %v", problems)
+	}
+	if len(scopes) != 2 || scopes[0].Name != "private" || scopes[0].CookiePath != "/tenants/" || scopes[0].TTL != 10*time.Minute ||
+		scopes[1].TTL != time.Hour || len(scopes[1].Allow) != 2 || scopes[1].Allow[0] != (Rule{Claim: "groups", Contains: "premium"}) {
+		t.Fatalf("scopes %+v", scopes)
+	}
+	scopes, problems = loadScopes(jsonFile, scopeDefaults)
+	if len(problems) != 0 || len(scopes) != 1 || scopes[0].CookiePath != "/" {
+		t.Fatalf("json: %+v %v", scopes, problems)
+	}
+}
+
+func TestLoadScopesProblems(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, content string
+		want          []string // each must appear in some problem
+	}{
+		{"not YAML", "scopes: [\n  - name: a\n   path", []string{"scopes.yaml: line"}},
+		{"unknown field", "scopes:\n  - name: a\n    path: /a/*\n    ttl: 1m\n    cookie: /\n", []string{"scopes.yaml:5:", "field cookie not found"}},
+		{"unknown rule field", "claims: [g]\nscopes:\n  - name: a\n    path: /a/*\n    allow:\n      - claim: g\n        equal: x\n", []string{"scopes.yaml:7:", "field equal not found"}},
+		{"unknown top-level field", "scope:\n  - name: a\n", []string{"field scope not found"}},
+		{"no scopes", "claims: []\n", []string{"no scopes"}},
+		{"unknown claim in path", "scopes:\n  - name: a\n    path: /t/{tennant_id}/*\n", []string{"scopes.yaml:2:", "unknown claim {tennant_id}"}},
+		{"unknown claim in rule", "scopes:\n  - name: a\n    path: /a/*\n    allow:\n      - claim: group\n        equals: x\n", []string{"unknown claim \"group\""}},
+		{"rule with both", "claims: [g]\nscopes:\n  - name: a\n    path: /a/*\n    allow:\n      - claim: g\n        equals: x\n        contains: y\n", []string{"exactly one of equals or contains"}},
+		{"bad template", "scopes:\n  - name: a\n    path: /a/{sub/*\n", []string{"unclosed {"}},
+		{"bad name", "scopes:\n  - name: 'A B'\n    path: /a/*\n", []string{"scope name"}},
+		{"duplicate name", "scopes:\n  - name: a\n    path: /a/*\n  - name: a\n    path: /b/*\n    cookiePath: /b/\n", []string{"scopes.yaml:4:", "defined twice (first on line 2)"}},
+		{"cookie path clash", "scopes:\n  - name: a\n    path: /a/*\n  - name: b\n    path: /b/*\n", []string{"scopes.yaml:4:", "would overwrite each other"}},
+		{"cookie path not covering", "scopes:\n  - name: a\n    path: /media/*\n    cookiePath: /auth\n", []string{"does not cover"}},
+		{"bad ttl", "scopes:\n  - name: a\n    path: /a/*\n    ttl: 5s\n", []string{"between 1m and 168h"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, problems := loadScopes(writeScopes(t, "scopes.yaml", tt.content), scopeDefaults)
+			all := strings.Join(problems, "\n")
+			for _, w := range tt.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("problems %q lack %q", all, w)
+				}
+			}
+		})
+	}
+	if _, problems := loadScopes(filepath.Join(t.TempDir(), "missing.yaml"), scopeDefaults); len(problems) != 1 {
+		t.Errorf("missing file: %v", problems)
+	}
+}
+
+func TestLoadWithScopesFile(t *testing.T) {
+	t.Parallel()
+	env := prodEnv()
+	env["SCOPES_FILE"] = writeScopes(t, "s.yaml", "scopes:\n  - name: a\n    path: /a/{sub}/*\n")
+	delete(env, "MEDIA_PATH")
+	c, err := Load(lookup(env), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Scopes) != 1 || c.Scopes[0].Name != "a" {
+		t.Fatalf("scopes %+v", c.Scopes)
+	}
+	env["MEDIA_PATH"] = "/m/{sub}/*"
+	env["SCOPES_FILE"] = writeScopes(t, "s.yaml", "scopes:\n  - name: a\n    path: /a/{nope}/*\n")
+	_, err = Load(lookup(env), false)
+	if err == nil || !strings.Contains(err.Error(), "MEDIA_PATH") || !strings.Contains(err.Error(), "s.yaml:2: scope \"a\": path uses unknown claim {nope}") {
+		t.Fatalf("err = %v", err)
+	}
+}
