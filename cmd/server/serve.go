@@ -46,20 +46,18 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 	if err != nil {
 		return err
 	}
-	tmpl, err := signer.ParsePathTemplate(cfg.MediaPath)
-	if err != nil {
-		return fmt.Errorf("MEDIA_PATH: %w", err)
-	}
 	metrics := handlers.NewMetrics()
 	api := handlers.NewServer(logger, handlers.Options{
 		CloudFrontBaseURL: cfg.CloudFront.BaseURL(),
-		Scopes:            []handlers.Scope{{Name: "default", Path: tmpl, CookiePath: cfg.Cookie.Path, TTL: cfg.Cookie.TTL}},
+		Scopes:            scopes(cfg.Scopes),
 		Cookie: signer.CookieOptions{
 			Domain:   cfg.Cookie.Domain,
 			SameSite: cfg.Cookie.SameSite,
 			Insecure: !cfg.Cookie.Secure,
 		},
 		AllowGet:           cfg.AllowGet,
+		BindClientIP:       cfg.BindClientIP,
+		IPv6Unbound:        cfg.IPv6Clients == "unbound",
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 		TrustedProxies:     cfg.TrustedProxies,
 	}, store, authn, store.Ready, metrics)
@@ -72,6 +70,27 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 }
 
 var _ handlers.CookieIssuer = (*keys.Store)(nil)
+
+// scopes turns configured scopes into the handlers' form: a caller is
+// entitled to a scope when any of its rules holds (or it has none).
+func scopes(cs []config.Scope) []handlers.Scope {
+	out := make([]handlers.Scope, 0, len(cs))
+	for _, c := range cs {
+		sc := handlers.Scope{Name: c.Name, Path: c.Path, CookiePath: c.CookiePath, TTL: c.TTL}
+		if rules := c.Allow; len(rules) > 0 {
+			sc.Allowed = func(id auth.Identity) bool {
+				for _, r := range rules {
+					if r.Equals != "" && id.ClaimEquals(r.Claim, r.Equals) || r.Contains != "" && id.ClaimContains(r.Claim, r.Contains) {
+						return true
+					}
+				}
+				return false
+			}
+		}
+		out = append(out, sc)
+	}
+	return out
+}
 
 func newAuthenticator(cfg *config.Config) (auth.Authenticator, error) {
 	switch cfg.Auth.Mode {

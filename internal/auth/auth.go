@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 )
 
 // ErrUnauthenticated is wrapped by every Authenticator error that means "no
@@ -62,4 +64,28 @@ func (Dev) Authenticate(r *http.Request) (Identity, error) {
 		return Identity{Subject: values[0]}, nil
 	}
 	return Identity{}, fmt.Errorf("%w: %d %s headers", ErrUnauthenticated, len(values), DevUserHeader)
+}
+
+// ClaimEquals reports whether claim name is the string (or number) v.
+func (id Identity) ClaimEquals(name, v string) bool {
+	got, ok := id.Claim(name)
+	return ok && got == v
+}
+
+// ClaimContains reports whether claim name holds v: as an element of a list
+// (groups, roles) or as a word of a space-separated string (OAuth's scope).
+func (id Identity) ClaimContains(name, v string) bool {
+	switch c := id.Claims[name].(type) {
+	case []any:
+		for _, e := range c {
+			if s, ok := e.(string); ok && s == v {
+				return true
+			}
+		}
+	case []string:
+		return slices.Contains(c, v)
+	case string:
+		return slices.Contains(strings.Fields(c), v)
+	}
+	return false
 }

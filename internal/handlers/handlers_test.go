@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +55,31 @@ type fixture struct {
 	handler http.Handler
 	logs    *syncBuffer
 	signer  *signer.Signer
+	opts    Options
+}
+
+func zerologFor(w io.Writer) zerolog.Logger { return zerolog.New(w) }
+
+func mustPrefixes(ss ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range ss {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}
+
+// doFrom sends a request from the given peer address.
+func (f fixture) doFrom(remote, method, target string, headers ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, target, nil)
+	req.RemoteAddr = remote
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] != "" {
+			req.Header.Add(headers[i], headers[i+1])
+		}
+	}
+	w := httptest.NewRecorder()
+	f.handler.ServeHTTP(w, req)
+	return w
 }
 
 func newFixture(t *testing.T, mutate func(*Options)) fixture {
@@ -81,6 +107,7 @@ func newFixture(t *testing.T, mutate func(*Options)) fixture {
 		handler: NewServer(logger, opts, s, auth.Dev{}, func() bool { return true }, NewMetrics()),
 		logs:    logs,
 		signer:  s,
+		opts:    opts,
 	}
 }
 

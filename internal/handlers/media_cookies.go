@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/rs/zerolog/hlog"
@@ -26,13 +27,18 @@ type CookieIssuer interface {
 var _ CookieIssuer = (*signer.Signer)(nil)
 
 // Scope is a named grant template: which path pattern, under which cookie
-// Path, for how long.
+// Path, for how long, and who may have it.
 type Scope struct {
 	Name       string
 	Path       *signer.PathTemplate
 	CookiePath string
 	TTL        time.Duration
+	// Allowed reports whether an identity is entitled to the scope; nil
+	// means every authenticated caller.
+	Allowed func(auth.Identity) bool
 }
+
+func (s Scope) allows(id auth.Identity) bool { return s.Allowed == nil || s.Allowed(id) }
 
 // handleIssueCookies serves POST /auth/media-cookies (and GET when enabled):
 // it authenticates the caller, builds one custom policy per scope, signs
@@ -68,7 +74,13 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, opts Opti
 			respondError(w, r, err)
 			return
 		}
-		scopes, err := selectScopes(byName, opts.Scopes, req.Scopes)
+		scopes, err := selectScopes(byName, opts.Scopes, req.Scopes, id)
+		if err != nil {
+			m.issued.WithLabelValues("forbidden").Inc()
+			respondError(w, r, err)
+			return
+		}
+		ipRange, err := bindIP(r, opts)
 		if err != nil {
 			m.issued.WithLabelValues("forbidden").Inc()
 			respondError(w, r, err)
@@ -87,7 +99,7 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, opts Opti
 				return
 			}
 			expires := now.Add(sc.TTL).Truncate(time.Second)
-			g := signer.Grant{Resource: opts.CloudFrontBaseURL + path, Expires: expires}
+			g := signer.Grant{Resource: opts.CloudFrontBaseURL + path, Expires: expires, IPRange: ipRange}
 			signed, err := issuer.Sign(g)
 			if err != nil {
 				m.issued.WithLabelValues("error").Inc()
@@ -183,24 +195,55 @@ func decodeRequest[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 	return v, nil
 }
 
-// selectScopes returns the requested scopes, or all of them when none is
-// named. An unknown name is 403, a repeated one 400.
-func selectScopes(byName map[string]Scope, all []Scope, names []string) ([]Scope, error) {
-	if len(names) == 0 {
-		return all, nil
-	}
+// selectScopes returns the requested scopes, or, when none is named, every
+// scope the identity is entitled to. An unknown or forbidden name is 403 (the
+// two are not told apart), a repeated one 400, and an identity entitled to
+// nothing is 403.
+func selectScopes(byName map[string]Scope, all []Scope, names []string, id auth.Identity) ([]Scope, error) {
+	forbidden := &httpError{Code: http.StatusForbidden, Type: "forbidden-scope", Msg: "a requested scope is unknown or not allowed"}
 	var out []Scope
+	if len(names) == 0 {
+		for _, sc := range all {
+			if sc.allows(id) {
+				out = append(out, sc)
+			}
+		}
+		if len(out) == 0 {
+			return nil, &httpError{Code: http.StatusForbidden, Type: "forbidden-scope", Msg: "the identity is entitled to no scope"}
+		}
+		return out, nil
+	}
 	seen := map[string]bool{}
 	for _, n := range names {
 		if seen[n] {
 			return nil, &httpError{Code: http.StatusBadRequest, Type: "bad-request", Msg: "a scope is requested twice"}
 		}
-		sc, ok := byName[n]
-		if !ok {
-			return nil, &httpError{Code: http.StatusForbidden, Type: "forbidden-scope", Msg: "a requested scope is unknown or not allowed"}
-		}
 		seen[n] = true
+		sc, ok := byName[n]
+		if !ok || !sc.allows(id) {
+			return nil, forbidden
+		}
 		out = append(out, sc)
 	}
 	return out, nil
+}
+
+// bindIP returns the IpAddress condition for the request when client-IP
+// binding is on: the client's IPv4 /32. CloudFront's condition takes only
+// IPv4, so an IPv6 client is refused, or served without binding when
+// configured so; never given a policy CloudFront would reject.
+func bindIP(r *http.Request, opts Options) (netip.Prefix, error) {
+	if !opts.BindClientIP {
+		return netip.Prefix{}, nil
+	}
+	ip := clientIP(r, opts.TrustedProxies)
+	switch {
+	case ip.Is4():
+		return netip.PrefixFrom(ip, 32), nil
+	case opts.IPv6Unbound:
+		hlog.FromRequest(r).Info().Msg("IPv6 client: cookies issued without IP binding")
+		return netip.Prefix{}, nil
+	}
+	return netip.Prefix{}, &httpError{Code: http.StatusForbidden, Type: "client-ip-not-bindable",
+		Msg: "cookies are bound to the client's IPv4 address, and this client connects over IPv6 (CloudFront's IpAddress condition takes only IPv4)"}
 }

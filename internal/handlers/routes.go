@@ -21,6 +21,8 @@ type Options struct {
 	Scopes             []Scope
 	Cookie             signer.CookieOptions // Path is taken from each scope
 	AllowGet           bool
+	BindClientIP       bool // add the client's IPv4 /32 to every policy
+	IPv6Unbound        bool // with BindClientIP: serve IPv6 clients without binding instead of 403
 	CORSAllowedOrigins []string
 	TrustedProxies     []netip.Prefix
 	Now                func() time.Time // nil: time.Now
