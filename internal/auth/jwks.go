@@ -1,0 +1,200 @@
+package auth
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+const (
+	// keysMinRefresh is the shortest time between two fetches of the key
+	// set. A token naming an unknown kid triggers a refetch (the issuer may
+	// have rotated its keys), but a stream of made-up kids must not turn
+	// every request into a request to the issuer.
+	keysMinRefresh = 30 * time.Second
+
+	// keysMaxBytes bounds a key set document.
+	keysMaxBytes = 1 << 20
+)
+
+// signingAlgs are the only algorithms accepted on an OIDC token: asymmetric
+// ones, so "none" and HS256 (with the public key as the HMAC secret) never
+// reach a key.
+var signingAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.ES256, jose.ES384, jose.PS256}
+
+// remoteKeys is an oidc.KeySet over an issuer's jwks_uri. Like go-oidc's
+// RemoteKeySet it caches the keys and refetches them when a token names a kid
+// it does not know, with one fetch shared by concurrent callers; unlike it,
+// it refetches at most once per keysMinRefresh and keeps only public RSA and
+// ECDSA signing keys.
+type remoteKeys struct {
+	url    string
+	client *http.Client
+	now    func() time.Time
+
+	mu       sync.Mutex
+	keys     []jose.JSONWebKey
+	lastTry  time.Time // start of the last fetch; zero before the first
+	inflight *keysFetch
+}
+
+type keysFetch struct {
+	done chan struct{}
+	err  error
+}
+
+var errKeysThrottled = errors.New("key set fetched too recently to fetch again")
+
+// VerifySignature implements oidc.KeySet: it returns the payload of a token
+// signed by one of the issuer's keys.
+func (k *remoteKeys) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	jws, err := jose.ParseSignedCompact(raw, signingAlgs)
+	if err != nil {
+		return nil, fmt.Errorf("malformed token: %w", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("token does not have exactly one signature")
+	}
+	kid := jws.Signatures[0].Header.KeyID
+
+	payload, known := verifyWith(jws, k.cached(), kid)
+	if payload != nil {
+		return payload, nil
+	}
+	if known && kid != "" {
+		// The key is the one the token names and it does not match:
+		// fetching again will not change that.
+		return nil, errors.New("signature does not verify")
+	}
+	if err := k.refresh(ctx); err != nil {
+		if known {
+			return nil, fmt.Errorf("signature does not verify with any key (refetch: %w)", err)
+		}
+		return nil, fmt.Errorf("unknown key id %q (refetch: %w)", clip(kid), err)
+	}
+	payload, known = verifyWith(jws, k.cached(), kid)
+	switch {
+	case payload != nil:
+		return payload, nil
+	case known:
+		return nil, errors.New("signature does not verify")
+	}
+	return nil, fmt.Errorf("unknown key id %q", clip(kid))
+}
+
+// verifyWith tries the keys the token's kid selects (all of them when it has
+// none). known reports whether any key was selected.
+func verifyWith(jws *jose.JSONWebSignature, keys []jose.JSONWebKey, kid string) (payload []byte, known bool) {
+	for i := range keys {
+		if kid != "" && keys[i].KeyID != kid {
+			continue
+		}
+		known = true
+		if p, err := jws.Verify(&keys[i]); err == nil {
+			return p, true
+		}
+	}
+	return nil, known
+}
+
+func (k *remoteKeys) cached() []jose.JSONWebKey {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.keys
+}
+
+// refresh fetches the key set, unless a fetch started less than
+// keysMinRefresh ago. Concurrent callers share one fetch, which runs on its
+// own deadline so that a caller going away does not waste it.
+func (k *remoteKeys) refresh(ctx context.Context) error {
+	k.mu.Lock()
+	f := k.inflight
+	if f == nil {
+		now := k.now()
+		if !k.lastTry.IsZero() && now.Sub(k.lastTry) < keysMinRefresh {
+			k.mu.Unlock()
+			return errKeysThrottled
+		}
+		k.lastTry = now
+		f = &keysFetch{done: make(chan struct{})}
+		k.inflight = f
+		go k.fetch(f)
+	}
+	k.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (k *remoteKeys) fetch(f *keysFetch) {
+	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	defer cancel()
+	keys, err := k.get(ctx)
+	k.mu.Lock()
+	if err == nil {
+		k.keys = keys
+	}
+	k.inflight = nil
+	k.mu.Unlock()
+	f.err = err
+	close(f.done)
+}
+
+// get fetches and parses the key set. Keys of a type go-jose does not know,
+// encryption keys and anything but an RSA or ECDSA public key are skipped,
+// as RFC 7517 section 5 asks; a set left with no key is an error.
+func (k *remoteKeys) get(ctx context.Context) ([]jose.JSONWebKey, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := k.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("get key set: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("get key set: %s", resp.Status)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, keysMaxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read key set: %w", err)
+	}
+	if len(body) > keysMaxBytes {
+		return nil, fmt.Errorf("key set is over %d bytes", keysMaxBytes)
+	}
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &set); err != nil {
+		return nil, fmt.Errorf("decode key set: %w", err)
+	}
+	var keys []jose.JSONWebKey
+	for _, raw := range set.Keys {
+		var key jose.JSONWebKey
+		if json.Unmarshal(raw, &key) != nil || key.Use == "enc" {
+			continue
+		}
+		switch key.Key.(type) {
+		case *rsa.PublicKey, *ecdsa.PublicKey:
+			keys = append(keys, key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("key set has no RSA or ECDSA public signing key")
+	}
+	return keys, nil
+}

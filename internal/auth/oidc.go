@@ -1,0 +1,235 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// OIDCConfig configures NewOIDC. Issuer and Audience are required; the zero
+// value of every other field is a safe default.
+type OIDCConfig struct {
+	// Issuer is the issuer URL exactly as it appears in the tokens' iss
+	// claim and in the discovery document at
+	// Issuer + "/.well-known/openid-configuration", e.g.
+	// https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf. It must
+	// be https (http only for a loopback host).
+	Issuer string
+
+	// Audience is the client ID tokens must be issued for: a token is
+	// accepted when its aud claim holds Audience or, when it has no aud at
+	// all (Cognito access tokens), when its client_id claim equals Audience.
+	Audience string
+
+	// Cookie, when set, names a cookie that carries the token for requests
+	// without an Authorization header. Empty: only Authorization: Bearer.
+	Cookie string
+
+	// Leeway is the clock skew tolerated on exp and nbf. Zero means
+	// DefaultLeeway (60s); negative is an error.
+	Leeway time.Duration
+
+	// HTTPClient fetches the discovery document and the key set. Nil means a
+	// client with a 10s timeout that does not follow redirects.
+	HTTPClient *http.Client
+
+	// Now is the clock used for exp, nbf and key refetch pacing. Nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// OIDC authenticates a request by the JWT it carries in
+// "Authorization: Bearer <token>" or, if configured, in a cookie: an OpenID
+// Connect ID token or an access token (such as Cognito's) signed by the
+// configured issuer for the configured audience.
+//
+// The token must be signed with RS256, RS384, RS512, ES256, ES384 or PS256 by
+// a key of the issuer's key set (refetched, at most every 30s, when a token
+// names an unknown kid, so rotation needs no restart); its iss must equal the
+// issuer, its exp must not have passed and its nbf, if any, must have come,
+// both give or take the leeway; its sub must be a non-empty string. Tokens
+// over MaxTokenBytes are refused unparsed.
+//
+// An OIDC is safe for concurrent use.
+type OIDC struct {
+	verifier *oidc.IDTokenVerifier
+	keys     *remoteKeys
+	audience string
+	cookie   string
+	leeway   time.Duration
+	now      func() time.Time
+}
+
+var _ Authenticator = (*OIDC)(nil)
+
+// NewOIDC fetches the issuer's discovery document and key set (ctx bounds
+// both) and returns an authenticator for its tokens. It fails when the issuer
+// cannot be reached, does not call itself Issuer, or publishes no usable key.
+func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
+	if err := checkFetchURL(cfg.Issuer); err != nil {
+		return nil, fmt.Errorf("auth: oidc issuer: %w", err)
+	}
+	if cfg.Audience == "" {
+		return nil, errors.New("auth: oidc audience is required")
+	}
+	if cfg.Cookie != "" && !hasCookieNameChars(cfg.Cookie) {
+		return nil, fmt.Errorf("auth: oidc cookie name %q is not a valid cookie name", cfg.Cookie)
+	}
+	leeway, err := checkLeeway(cfg.Leeway)
+	if err != nil {
+		return nil, fmt.Errorf("auth: oidc: %w", err)
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = defaultClient()
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+
+	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, client), cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("auth: oidc discovery for %s: %w", cfg.Issuer, err)
+	}
+	var meta struct {
+		JWKSURL string `json:"jwks_uri"`
+	}
+	if err := provider.Claims(&meta); err != nil {
+		return nil, fmt.Errorf("auth: oidc discovery for %s: %w", cfg.Issuer, err)
+	}
+	if err := checkFetchURL(meta.JWKSURL); err != nil {
+		return nil, fmt.Errorf("auth: oidc discovery for %s: jwks_uri: %w", cfg.Issuer, err)
+	}
+	keys := &remoteKeys{url: meta.JWKSURL, client: client, now: now}
+	if err := keys.refresh(ctx); err != nil {
+		return nil, fmt.Errorf("auth: oidc keys for %s: %w", cfg.Issuer, err)
+	}
+
+	algs := make([]string, len(signingAlgs))
+	for i, a := range signingAlgs {
+		algs[i] = string(a)
+	}
+	verifier := oidc.NewVerifier(cfg.Issuer, keys, &oidc.Config{
+		SupportedSigningAlgs: algs,
+		// aud/client_id, exp and nbf are checked in Authenticate: go-oidc
+		// knows neither client_id nor a configurable leeway.
+		SkipClientIDCheck: true,
+		SkipExpiryCheck:   true,
+	})
+	return &OIDC{
+		verifier: verifier,
+		keys:     keys,
+		audience: cfg.Audience,
+		cookie:   cfg.Cookie,
+		leeway:   leeway,
+		now:      now,
+	}, nil
+}
+
+// Authenticate implements Authenticator. Every error wraps
+// ErrUnauthenticated; its text is safe to log and never holds the token.
+func (o *OIDC) Authenticate(r *http.Request) (Identity, error) {
+	raw, err := o.token(r)
+	if err != nil {
+		return Identity{}, err
+	}
+	return o.verify(r.Context(), raw)
+}
+
+// token extracts the raw token: from the one Authorization header when there
+// is one (which must then be a bearer token: no falling back to the cookie),
+// else from the one auth cookie.
+func (o *OIDC) token(r *http.Request) (string, error) {
+	switch h := r.Header.Values("Authorization"); len(h) {
+	case 0:
+	case 1:
+		return bearerToken(h[0])
+	default:
+		return "", unauthenticated("%d Authorization headers", len(h))
+	}
+	if o.cookie == "" {
+		return "", unauthenticated("no bearer token")
+	}
+	switch c := r.CookiesNamed(o.cookie); len(c) {
+	case 0:
+		return "", unauthenticated("no bearer token and no %s cookie", o.cookie)
+	case 1:
+		if err := checkTokenChars(c[0].Value, MaxTokenBytes, false); err != nil {
+			return "", fmt.Errorf("%s cookie: %w", o.cookie, err)
+		}
+		return c[0].Value, nil
+	default:
+		return "", unauthenticated("%d %s cookies", len(c), o.cookie)
+	}
+}
+
+// bearerToken reads "Bearer <token>": the scheme in any case, one space, and
+// a compact JWS.
+func bearerToken(h string) (string, error) {
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", unauthenticated("Authorization header is not \"Bearer <token>\"")
+	}
+	if err := checkTokenChars(tok, MaxTokenBytes, false); err != nil {
+		return "", fmt.Errorf("bearer: %w", err)
+	}
+	return tok, nil
+}
+
+// verify checks a raw token and returns its identity.
+func (o *OIDC) verify(ctx context.Context, raw string) (Identity, error) {
+	// go-oidc checks the algorithm, the signature (through o.keys) and iss.
+	tok, err := o.verifier.Verify(ctx, raw)
+	if err != nil {
+		return Identity{}, unauthenticated("%v", err)
+	}
+	var reg struct {
+		Exp      json.RawMessage `json:"exp"`
+		Nbf      json.RawMessage `json:"nbf"`
+		ClientID json.RawMessage `json:"client_id"`
+	}
+	if err := tok.Claims(&reg); err != nil {
+		return Identity{}, unauthenticated("claims: %v", err)
+	}
+	if err := o.checkAudience(tok.Audience, reg.ClientID); err != nil {
+		return Identity{}, err
+	}
+	if err := checkTimes(o.now(), o.leeway, reg.Exp, reg.Nbf); err != nil {
+		return Identity{}, err
+	}
+	if tok.Subject == "" {
+		return Identity{}, unauthenticated("token has no sub")
+	}
+	var claims map[string]any
+	if err := tok.Claims(&claims); err != nil {
+		return Identity{}, unauthenticated("claims: %v", err)
+	}
+	return Identity{Subject: tok.Subject, Claims: claims}, nil
+}
+
+// checkAudience accepts aud holding the audience or, only when there is no
+// aud, a client_id equal to it (Cognito access tokens).
+func (o *OIDC) checkAudience(aud []string, rawClientID json.RawMessage) error {
+	if len(aud) > 0 {
+		if slices.Contains(aud, o.audience) {
+			return nil
+		}
+		return unauthenticated("aud %q does not include the configured audience", aud)
+	}
+	var clientID string
+	if len(rawClientID) == 0 || json.Unmarshal(rawClientID, &clientID) != nil || clientID == "" {
+		return unauthenticated("token has neither aud nor a client_id string")
+	}
+	if clientID != o.audience {
+		return unauthenticated("client_id %q is not the configured audience", clip(clientID))
+	}
+	return nil
+}

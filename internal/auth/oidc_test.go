@@ -1,0 +1,265 @@
+package auth
+
+import (
+	"crypto/hmac"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// oidcRequest builds a request carrying Authorization headers and AUTH cookies.
+func oidcRequest(auth []string, cookies []string) *http.Request {
+	r := httptest.NewRequest("POST", "/auth/media-cookies", nil)
+	for _, h := range auth {
+		r.Header.Add("Authorization", h)
+	}
+	for _, c := range cookies {
+		r.AddCookie(&http.Cookie{Name: "AUTH", Value: c})
+	}
+	return r
+}
+
+func TestOIDCAuthenticate(t *testing.T) {
+	t.Parallel()
+	is := newTestIssuer(t)
+	clock := newClock()
+	o := newOIDC(t, is, clock)
+	now := clock.Now()
+
+	claims := func(edits map[string]any) map[string]any { return is.claims(now, edits) }
+	rs := func(c map[string]any) string { return signJWT(t, jose.RS256, "rsa-1", rsaKey1(), c) }
+
+	good := rs(claims(nil))
+	goodHeader, goodPayload, goodSig := segments(t, good)
+
+	// HS256 over the header and payload, keyed with the issuer's RSA public
+	// key in PEM: the classic algorithm-confusion forgery.
+	hs256 := func(kid string, secret []byte) string {
+		input := b64(map[string]string{"alg": "HS256", "kid": kid, "typ": "JWT"}) + "." + goodPayload
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte(input))
+		return input + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	}
+
+	tests := []struct {
+		name    string
+		auth    []string // Authorization header values
+		cookies []string // AUTH cookie values
+		wantSub string   // empty: must be refused
+		detail  string   // refused: a word of the reason, so the row fails for the right cause
+	}{
+		// Accepted.
+		{name: "bearer RS256", auth: []string{"Bearer " + good}, wantSub: "alice"},
+		{name: "bearer ES256", auth: []string{"Bearer " + signJWT(t, jose.ES256, "ec-1", ecKey1(), claims(nil))}, wantSub: "alice"},
+		{name: "scheme in any case", auth: []string{"bEARER " + good}, wantSub: "alice"},
+		{name: "auth cookie", cookies: []string{good}, wantSub: "alice"},
+		{name: "cognito access token: client_id, no aud", wantSub: "alice", auth: []string{"Bearer " + rs(claims(map[string]any{
+			"aud": nil, "client_id": testAudience, "token_use": "access", "scope": "openid",
+		}))}},
+		{name: "aud list holding the audience", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": []string{"other", testAudience}}))}, wantSub: "alice"},
+		{name: "expired within leeway", auth: []string{"Bearer " + rs(claims(map[string]any{"exp": now.Add(-30 * time.Second).Unix()}))}, wantSub: "alice"},
+		{name: "nbf within leeway", auth: []string{"Bearer " + rs(claims(map[string]any{"nbf": now.Add(30 * time.Second).Unix()}))}, wantSub: "alice"},
+		{name: "header wins over cookie", auth: []string{"Bearer " + good}, cookies: []string{"garbage"}, wantSub: "alice"},
+
+		// Refused.
+		{name: "no token", detail: "no bearer token"},
+		{name: "empty bearer", auth: []string{"Bearer "}, detail: "empty token"},
+		{name: "basic scheme", auth: []string{"Basic YWxpY2U6cHc="}, detail: "not \"Bearer"},
+		{name: "bearer without space", auth: []string{"Bearer" + good}, detail: "not \"Bearer"},
+		{name: "two spaces", auth: []string{"Bearer  " + good}, detail: "outside base64url"},
+		{name: "two tokens in one header", auth: []string{"Bearer " + good + ", Bearer " + good}, detail: "outside base64url"},
+		{name: "two Authorization headers", auth: []string{"Bearer " + good, "Bearer " + good}, detail: "2 Authorization headers"},
+		{name: "bad header does not fall back to cookie", auth: []string{"Token " + good}, cookies: []string{good}, detail: "not \"Bearer"},
+		{name: "two auth cookies", cookies: []string{good, good}, detail: "2 AUTH cookies"},
+		{name: "signed by another key under a known kid", auth: []string{"Bearer " + signJWT(t, jose.RS256, "rsa-1", rsaOther(), claims(nil))}, detail: "signature"},
+		{name: "payload swapped under a good signature", auth: []string{"Bearer " + goodHeader + "." + b64(claims(map[string]any{"sub": "mallory"})) + "." + goodSig}, detail: "signature"},
+		{name: "signature stripped", auth: []string{"Bearer " + goodHeader + "." + goodPayload + "."}, detail: "signature"},
+		{name: "alg none", auth: []string{"Bearer " + b64(map[string]string{"alg": "none", "kid": "rsa-1"}) + "." + goodPayload + "."}, detail: "none"},
+		{name: "HS256 keyed with the RSA public key", auth: []string{"Bearer " + hs256("rsa-1", publicPEM(t, rsaKey1().Public()))}, detail: "HS256"},
+		{name: "HS256 with the published oct key", auth: []string{"Bearer " + hs256("hmac-1", []byte(hmacSecret))}, detail: "HS256"},
+		{name: "wrong iss", auth: []string{"Bearer " + rs(claims(map[string]any{"iss": "https://evil.example.com"}))}, detail: "different provider"},
+		{name: "wrong aud", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": "other-app"}))}, detail: "aud"},
+		{name: "wrong aud, right client_id", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": "other-app", "client_id": testAudience}))}, detail: "aud"},
+		{name: "no aud, wrong client_id", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": nil, "client_id": "other-app"}))}, detail: "client_id"},
+		{name: "neither aud nor client_id", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": nil}))}, detail: "neither aud"},
+		{name: "expired", auth: []string{"Bearer " + rs(claims(map[string]any{"exp": now.Add(-2 * time.Minute).Unix()}))}, detail: "expired"},
+		{name: "no exp", auth: []string{"Bearer " + rs(claims(map[string]any{"exp": nil}))}, detail: "no exp"},
+		{name: "not yet valid", auth: []string{"Bearer " + rs(claims(map[string]any{"nbf": now.Add(5 * time.Minute).Unix()}))}, detail: "not valid for another"},
+		{name: "no sub", auth: []string{"Bearer " + rs(claims(map[string]any{"sub": nil}))}, detail: "no sub"},
+		{name: "unknown kid", auth: []string{"Bearer " + signJWT(t, jose.RS256, "rsa-9", rsaOther(), claims(nil))}, detail: "unknown key id"},
+		{name: "malformed base64", auth: []string{"Bearer " + goodHeader + ".e." + goodSig}, detail: "malformed"},
+		{name: "malformed payload JSON under a good signature", auth: []string{"Bearer " + signJWT(t, jose.RS256, "rsa-1", rsaKey1(), []byte(`{"sub":"alice",`))}, detail: "unmarshal"},
+		{name: "malformed header JSON", auth: []string{"Bearer " + b64([]byte(`{"alg":"RS256",`)) + "." + goodPayload + "." + goodSig}, detail: "malformed"},
+		{name: "two segments", auth: []string{"Bearer " + goodHeader + "." + goodPayload}, detail: "malformed"},
+		{name: "token over 8 KiB", auth: []string{"Bearer " + rs(claims(map[string]any{"pad": strings.Repeat("x", 8<<10)}))}, detail: "over the 8192-byte limit"},
+		{name: "cookie over 8 KiB", cookies: []string{rs(claims(map[string]any{"pad": strings.Repeat("x", 8<<10)}))}, detail: "over the 8192-byte limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			id, err := o.Authenticate(oidcRequest(tt.auth, tt.cookies))
+			if tt.wantSub != "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if id.Subject != tt.wantSub || id.Claims["tenant"] != "acme" || id.Claims["sub"] != tt.wantSub {
+					t.Fatalf("identity = %+v, want sub %q with all claims", id, tt.wantSub)
+				}
+				return
+			}
+			if !errors.Is(err, ErrUnauthenticated) {
+				t.Fatalf("err = %v (identity %+v), want ErrUnauthenticated", err, id)
+			}
+			if !strings.Contains(err.Error(), tt.detail) {
+				t.Errorf("err = %q, want it to say %q", err, tt.detail)
+			}
+			for _, h := range append(tt.auth, tt.cookies...) {
+				if tok := strings.TrimPrefix(h, "Bearer "); len(tok) > 20 && strings.Contains(err.Error(), tok) {
+					t.Errorf("err holds the token: %q", err)
+				}
+			}
+		})
+	}
+}
+
+// TestOIDCKeyRotation switches the issuer to a new key: a token signed with
+// it verifies once the key set is refetched, and made-up kids cannot make the
+// authenticator refetch more than once per keysMinRefresh.
+func TestOIDCKeyRotation(t *testing.T) {
+	t.Parallel()
+	is := newTestIssuer(t)
+	clock := newClock()
+	o := newOIDC(t, is, clock)
+	if n := is.jwksHits.Load(); n != 1 {
+		t.Fatalf("NewOIDC fetched the key set %d times, want 1", n)
+	}
+	auth := func(kid string, key *rsa.PrivateKey) error {
+		tok := signJWT(t, jose.RS256, kid, key, is.claims(clock.Now(), nil))
+		_, err := o.Authenticate(oidcRequest([]string{"Bearer " + tok}, nil))
+		return err
+	}
+
+	if err := auth("rsa-1", rsaKey1()); err != nil {
+		t.Fatalf("before rotation: %v", err)
+	}
+
+	// The issuer rotates: rsa-2 in, rsa-1 out.
+	is.publish("rsa-2", "RS256", rsaKey2().Public())
+	is.unpublish("rsa-1")
+
+	// The key set was fetched just now, so the new kid waits for the
+	// refetch interval rather than refetching at once.
+	clock.Add(keysMinRefresh / 2)
+	if err := auth("rsa-2", rsaKey2()); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("new kid within the refetch interval: err = %v, want refused", err)
+	}
+	if n := is.jwksHits.Load(); n != 1 {
+		t.Fatalf("key set fetched %d times within the refetch interval, want 1", n)
+	}
+
+	clock.Add(keysMinRefresh)
+	// Many callers at once share one refetch.
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() { errs[i] = auth("rsa-2", rsaKey2()) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("caller %d after rotation: %v", i, err)
+		}
+	}
+	if n := is.jwksHits.Load(); n != 2 {
+		t.Fatalf("key set fetched %d times, want 2", n)
+	}
+
+	// rsa-1 was withdrawn: its tokens no longer verify.
+	if err := auth("rsa-1", rsaKey1()); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("withdrawn key: err = %v, want refused", err)
+	}
+
+	// Made-up kids, many of them, cost no more than one fetch per interval.
+	for i := range 20 {
+		_ = auth("made-up-"+string(rune('a'+i)), rsaOther())
+	}
+	if n := is.jwksHits.Load(); n != 2 {
+		t.Fatalf("made-up kids caused %d key set fetches, want none", n-2)
+	}
+}
+
+func TestNewOIDCErrors(t *testing.T) {
+	t.Parallel()
+	is := newTestIssuer(t)
+
+	// An issuer whose discovery names another issuer.
+	liar := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"issuer":"https://elsewhere.example.com","jwks_uri":"` + is.URL() + `/jwks"}`))
+	}))
+	t.Cleanup(liar.Close)
+
+	// An issuer whose key set holds only a symmetric key.
+	hmacOnly := newTestIssuer(t)
+	hmacOnly.unpublish("rsa-1")
+	hmacOnly.unpublish("ec-1")
+
+	tests := []struct {
+		name string
+		cfg  OIDCConfig
+		want string
+	}{
+		{"no issuer", OIDCConfig{Audience: testAudience}, "issuer"},
+		{"plain http off loopback", OIDCConfig{Issuer: "http://login.example.com", Audience: testAudience}, "https"},
+		{"no audience", OIDCConfig{Issuer: is.URL()}, "audience"},
+		{"bad cookie name", OIDCConfig{Issuer: is.URL(), Audience: testAudience, Cookie: "a b"}, "cookie"},
+		{"negative leeway", OIDCConfig{Issuer: is.URL(), Audience: testAudience, Leeway: -time.Second}, "negative"},
+		{"issuer mismatch", OIDCConfig{Issuer: liar.URL, Audience: testAudience}, "did not match"},
+		{"no asymmetric key", OIDCConfig{Issuer: hmacOnly.URL(), Audience: testAudience}, "no RSA or ECDSA"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o, err := NewOIDC(t.Context(), tt.cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("NewOIDC = %v, %v; want an error about %q", o, err, tt.want)
+			}
+			if errors.Is(err, ErrUnauthenticated) {
+				t.Errorf("a configuration error wraps ErrUnauthenticated: %v", err)
+			}
+		})
+	}
+}
+
+func TestOIDCLeeway(t *testing.T) {
+	t.Parallel()
+	is := newTestIssuer(t)
+	clock := newClock()
+	o, err := NewOIDC(t.Context(), OIDCConfig{
+		Issuer: is.URL(), Audience: testAudience, HTTPClient: is.srv.Client(), Now: clock.Now,
+		Leeway: 5 * time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := signJWT(t, jose.RS256, "rsa-1", rsaKey1(), is.claims(clock.Now(), map[string]any{"exp": clock.Now().Add(-4 * time.Minute).Unix()}))
+	if _, err := o.Authenticate(oidcRequest([]string{"Bearer " + tok}, nil)); err != nil {
+		t.Fatalf("4m past exp with a 5m leeway: %v", err)
+	}
+	clock.Add(2 * time.Minute)
+	if _, err := o.Authenticate(oidcRequest([]string{"Bearer " + tok}, nil)); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("6m past exp with a 5m leeway: err = %v, want refused", err)
+	}
+	// No cookie configured: a cookie is not read.
+	if _, err := o.Authenticate(oidcRequest(nil, []string{tok})); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("cookie without Cookie configured: err = %v, want refused", err)
+	}
+}
