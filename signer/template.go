@@ -29,6 +29,9 @@ type templatePart struct {
 // printable ASCII without spaces, '"', '\\', '#' or '%', has no empty, "."
 // or ".." segment, and every "{" closes with a non-empty name.
 func ParsePathTemplate(s string) (*PathTemplate, error) {
+	if len(s) > maxPathLen {
+		return nil, fmt.Errorf("signer: path template is %d bytes, over %d", len(s), maxPathLen)
+	}
 	if !strings.HasPrefix(s, "/") {
 		return nil, fmt.Errorf("signer: path template %q must start with /", s)
 	}
@@ -106,6 +109,9 @@ func (t *PathTemplate) Expand(lookup func(name string) (string, bool)) (string, 
 		}
 		b.WriteString(v)
 	}
+	if b.Len() > maxPathLen {
+		return "", fmt.Errorf("%w: expanded path is %d bytes, over %d", ErrUnsafeValue, b.Len(), maxPathLen)
+	}
 	return b.String(), nil
 }
 
@@ -121,8 +127,12 @@ func (t *PathTemplate) expandWith(f func(string) string) string {
 	return b.String()
 }
 
-// maxValueLen bounds one substituted value.
-const maxValueLen = 256
+// maxValueLen bounds one substituted value, maxPathLen a template and its
+// expansion, so that scheme, host and path stay within a Grant's 2048 bytes.
+const (
+	maxValueLen = 256
+	maxPathLen  = 1024
+)
 
 // CheckPathValue reports whether v may be placed inside one path segment of
 // a resource: non-empty, at most 256 bytes, printable ASCII, and none of
