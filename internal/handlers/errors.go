@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 )
@@ -91,8 +93,16 @@ func handleNotFound() http.Handler {
 	})
 }
 
+// handleMethodNotAllowed answers 405 with the Allow header RFC 9110 requires.
 func handleMethodNotAllowed() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.Routes != nil {
+			for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+				if rctx.Routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
+					w.Header().Add("Allow", m)
+				}
+			}
+		}
 		respondError(w, r, &httpError{Code: http.StatusMethodNotAllowed, Type: "method-not-allowed",
 			Msg: "method " + r.Method + " is not allowed on this route"})
 	})

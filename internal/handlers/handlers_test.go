@@ -267,6 +267,14 @@ func TestIssueCookiesAcceptsJSONBodies(t *testing.T) {
 	}
 }
 
+func TestMethodNotAllowedListsAllow(t *testing.T) {
+	t.Parallel()
+	w := newFixture(t, nil).do("PUT", "/auth/media-cookies", "")
+	if got := strings.Join(w.Header().Values("Allow"), ","); got != "POST,DELETE" {
+		t.Fatalf("Allow %q, want POST,DELETE", got)
+	}
+}
+
 func TestAllowGet(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, func(o *Options) { o.AllowGet = true })
