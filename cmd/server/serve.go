@@ -42,7 +42,7 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 		Str("hash_algorithm", string(info.HashAlgorithm)).Str("public_key_sha256", info.Fingerprint).
 		Str("public_key_pem", info.PublicKeyPEM).Msg("signing key loaded")
 
-	authn, err := newAuthenticator(cfg)
+	authn, err := newAuthenticator(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -92,15 +92,21 @@ func scopes(cs []config.Scope) []handlers.Scope {
 	return out
 }
 
-func newAuthenticator(cfg *config.Config) (auth.Authenticator, error) {
+func newAuthenticator(ctx context.Context, cfg *config.Config) (auth.Authenticator, error) {
 	switch cfg.Auth.Mode {
 	case "dev":
 		if !cfg.Dev {
 			return nil, errors.New("AUTH_MODE=dev is only available with --dev")
 		}
 		return auth.Dev{}, nil
+	case "alb":
+		return auth.NewALB(auth.ALBConfig{ARN: cfg.Auth.ALBArn, KeysBaseURL: cfg.Auth.ALBKeysURL})
 	}
-	return nil, fmt.Errorf("AUTH_MODE=%s is not supported by this version yet; only --dev with AUTH_MODE=dev is", cfg.Auth.Mode)
+	// Discovery is fetched once at startup: an unreachable issuer fails
+	// the start, so a task never serves without being able to verify.
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	return auth.NewOIDC(dctx, auth.OIDCConfig{Issuer: cfg.Auth.OIDCIssuer, Audience: cfg.Auth.OIDCAudience, Cookie: cfg.Auth.Cookie})
 }
 
 func newLogger(cfg *config.Config, stdout io.Writer) zerolog.Logger {

@@ -101,6 +101,7 @@ type Auth struct {
 	OIDCAudience string // OIDC_AUDIENCE
 	Cookie       string // AUTH_COOKIE: name of a cookie carrying the JWT
 	ALBArn       string // ALB_ARN: the load balancer whose x-amzn-oidc-data is trusted
+	ALBKeysURL   string // ALB_PUBLIC_KEYS_URL: where ALB signing keys are fetched by kid; "" = the region's endpoint
 }
 
 // Load reads the environment through lookupEnv (os.LookupEnv in production) and returns
@@ -444,6 +445,9 @@ func (l *loader) auth(c *Config) {
 	if a.ALBArn != "" {
 		l.check("ALB_ARN", a.ALBArn, validateALBArn(a.ALBArn))
 	}
+	if v, set := l.get("ALB_PUBLIC_KEYS_URL"); set && l.check("ALB_PUBLIC_KEYS_URL", v, validateIssuer(v)) {
+		a.ALBKeysURL = v
+	}
 	switch a.Mode {
 	case "oidc":
 		if a.OIDCIssuer == "" {
@@ -522,6 +526,7 @@ func (c *Config) MarshalZerologObject(e *zerolog.Event) {
 		Str("oidc_audience", c.Auth.OIDCAudience).
 		Str("auth_cookie", c.Auth.Cookie).
 		Str("alb_arn", c.Auth.ALBArn).
+		Str("alb_public_keys_url", c.Auth.ALBKeysURL).
 		Strs("cors_allowed_origins", c.CORSAllowedOrigins).
 		Strs("trusted_proxies", proxies).
 		Str("log_level", c.LogLevel.String()).
