@@ -98,6 +98,9 @@ func FuzzExpand(f *testing.F) {
 			}
 			return
 		}
+		if prefix := pt.parts[0].literal; !strings.HasPrefix(got, prefix) {
+			t.Fatalf("expansion %q left the template's prefix %q", got, prefix)
+		}
 		literal := pt.expandWith(func(string) string { return "" })
 		for _, bad := range []string{"*", "?", "/"} {
 			if strings.Count(got, bad) != strings.Count(literal, bad) {

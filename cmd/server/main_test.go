@@ -70,6 +70,13 @@ func listenAddr(t *testing.T, logs *syncBuffer, server string) string {
 // kernel and waits until /healthz answers.
 func startDev(t *testing.T, env map[string]string) (base string, logs *syncBuffer, stop func() error) {
 	t.Helper()
+	return startServer(t, []string{"server", "--dev"}, env)
+}
+
+// startServer runs the server with args on loopback ports chosen by the
+// kernel and waits until /healthz answers.
+func startServer(t *testing.T, args []string, env map[string]string) (base string, logs *syncBuffer, stop func() error) {
+	t.Helper()
 	if env == nil {
 		env = map[string]string{}
 	}
@@ -80,7 +87,7 @@ func startDev(t *testing.T, env map[string]string) (base string, logs *syncBuffe
 	ctx, cancel := context.WithCancel(context.Background())
 	logs = &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"server", "--dev"}, envOf(env), logs, io.Discard) }()
+	go func() { done <- run(ctx, args, envOf(env), logs, io.Discard) }()
 	base = "http://" + listenAddr(t, logs, "api")
 	for i := 0; ; i++ {
 		resp, err := http.Get(base + "/healthz")

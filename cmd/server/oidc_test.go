@@ -1,0 +1,139 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// testIssuer is an OpenID provider on loopback: discovery and a JWKS.
+type testIssuer struct {
+	srv *httptest.Server
+	key *rsa.PrivateKey
+}
+
+func newTestIssuer(t *testing.T) *testIssuer {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is := &testIssuer{key: key}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"issuer": is.srv.URL, "jwks_uri": is.srv.URL + "/jwks",
+			"authorization_endpoint": is.srv.URL + "/auth", "id_token_signing_alg_values_supported": []string{"RS256"},
+		})
+	})
+	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+	})
+	is.srv = httptest.NewServer(mux)
+	t.Cleanup(is.srv.Close)
+	return is
+}
+
+func (is *testIssuer) token(t *testing.T, key *rsa.PrivateKey, edits map[string]any) string {
+	t.Helper()
+	now := time.Now()
+	claims := map[string]any{"iss": is.srv.URL, "aud": "media-app", "sub": "alice", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	for k, v := range edits {
+		if v == nil {
+			delete(claims, k)
+		} else {
+			claims[k] = v
+		}
+	}
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", "k1").WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(claims)
+	jws, err := sig.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestRunOIDC runs the real server in OIDC mode against an in-test issuer:
+// a good token gets cookies; every bad one gets 401 and no Set-Cookie.
+func TestRunOIDC(t *testing.T) {
+	t.Parallel()
+	is := newTestIssuer(t)
+	pemBytes, err := os.ReadFile("../../signer/testdata/keys/rsa2048-pkcs8.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, logs, _ := startServer(t, []string{"server"}, map[string]string{
+		"CLOUDFRONT_DOMAIN":      "media.example.com",
+		"CLOUDFRONT_KEY_PAIR_ID": "K2JCJMDEHXQW5F",
+		"CLOUDFRONT_PRIVATE_KEY": strings.ReplaceAll(string(pemBytes), "\n", `\n`),
+		"OIDC_ISSUER":            is.srv.URL,
+		"OIDC_AUDIENCE":          "media-app",
+		"AUTH_COOKIE":            "session",
+		"METRICS_ADDR":           "",
+	})
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	good := is.token(t, is.key, nil)
+	noneTok := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + strings.Split(good, ".")[1] + "."
+	parts := strings.Split(good, ".")
+	tests := []struct {
+		name   string
+		header string // Authorization
+		cookie string // session cookie
+		want   int
+	}{
+		{"bearer token", "Bearer " + good, "", 200},
+		{"token in the AUTH_COOKIE cookie", "", good, 200},
+		{"no token", "", "", 401},
+		{"bad signature", "Bearer " + is.token(t, other, nil), "", 401},
+		{"tampered payload", "Bearer " + parts[0] + "." + strings.TrimRight(parts[1], "=") + "x." + parts[2], "", 401},
+		{"alg none", "Bearer " + noneTok, "", 401},
+		{"wrong issuer", "Bearer " + is.token(t, is.key, map[string]any{"iss": "https://evil.example.com"}), "", 401},
+		{"wrong audience", "Bearer " + is.token(t, is.key, map[string]any{"aud": "other-app"}), "", 401},
+		{"expired", "Bearer " + is.token(t, is.key, map[string]any{"exp": time.Now().Add(-time.Hour).Unix()}), "", 401},
+		{"not yet valid", "Bearer " + is.token(t, is.key, map[string]any{"nbf": time.Now().Add(time.Hour).Unix()}), "", 401},
+		{"malformed", "Bearer not.a.jwt", "", 401},
+		{"oversized", "Bearer " + strings.Repeat("a", 9000), "", 401},
+		{"wildcard subject", "Bearer " + is.token(t, is.key, map[string]any{"sub": "*"}), "", 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", base+"/auth/media-cookies", nil)
+			if tt.header != "" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			if tt.cookie != "" {
+				req.AddCookie(&http.Cookie{Name: "session", Value: tt.cookie})
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+			if n := len(resp.Header.Values("Set-Cookie")); (tt.want == 200) != (n > 0) {
+				t.Fatalf("%d Set-Cookie headers with status %d", n, resp.StatusCode)
+			}
+		})
+	}
+	if strings.Contains(logs.String(), parts[2]) {
+		t.Error("a token signature was logged")
+	}
+}
