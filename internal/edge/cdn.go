@@ -1,0 +1,237 @@
+package edge
+
+import (
+	"bytes"
+	"io"
+	"io/fs"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// CDNOptions configure the emulated distribution. Only Verifier is
+// required.
+type CDNOptions struct {
+	// Verifier checks every GET and HEAD, whatever the path: the emulated
+	// distribution has one cache behaviour, with "Restrict viewer access".
+	Verifier *Verifier
+
+	// Files is the S3 bucket: the URL path /media/dev/a.svg is the file
+	// media/dev/a.svg. Nil means SampleMedia().
+	Files fs.FS
+
+	// CORSAllowedOrigins are the exact origins (scheme://host[:port]) the
+	// bucket's CORS rule allows, with credentials, for GET and HEAD. Empty
+	// means none: same-origin and <img>/<video> loads still work.
+	CORSAllowedOrigins []string
+
+	// Logger receives one line per decision. The zero value logs nothing.
+	Logger zerolog.Logger
+
+	// Now is the clock the policies are checked against; nil is time.Now.
+	Now func() time.Time
+}
+
+// NewCDN returns an emulated CloudFront distribution in front of an S3-like
+// origin serving o.Files:
+//
+//   - GET and HEAD go through o.Verifier first. A denial is CloudFront's 403
+//     XML (see WriteDenial) without any CORS header, as the real edge
+//     answers before the origin is involved. An allowed request is served
+//     from o.Files with Range support, the Content-Type for its extension,
+//     and, when its Origin is in o.CORSAllowedOrigins,
+//     Access-Control-Allow-Origin (that origin),
+//     Access-Control-Allow-Credentials: true and Vary: Origin, as an S3 CORS
+//     rule adds them. A missing file or a directory is S3's 404 NoSuchKey,
+//     CORS headers included.
+//   - OPTIONS is a CORS preflight answered by the origin without any cookie
+//     check, as S3 answers preflights without authentication: browsers never
+//     send cookies on a preflight, so this emulates a behaviour that allows
+//     (and forwards) OPTIONS. Whether a real distribution applies "Restrict
+//     viewer access" to OPTIONS has not been verified here; if it does,
+//     requests that need a preflight (custom headers, non-simple methods)
+//     fail against it, so prefer requests that need none, or one origin.
+//   - Any other method is 405; real CloudFront answers 403 for methods its
+//     behaviour does not allow.
+//
+// It panics if o.Verifier is nil.
+func NewCDN(o CDNOptions) http.Handler {
+	if o.Verifier == nil {
+		panic("edge: NewCDN needs a Verifier")
+	}
+	if o.Files == nil {
+		o.Files = SampleMedia()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &cdn{
+		verifier: o.Verifier,
+		files:    o.Files,
+		origins:  slices.Clone(o.CORSAllowedOrigins),
+		log:      o.Logger,
+		now:      o.Now,
+	}
+}
+
+type cdn struct {
+	verifier *Verifier
+	files    fs.FS
+	origins  []string
+	log      zerolog.Logger
+	now      func() time.Time
+}
+
+func (c *cdn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodOptions:
+		c.preflight(w, r)
+	case http.MethodGet, http.MethodHead:
+		c.get(w, r)
+	default:
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+		http.Error(w, "this distribution allows GET, HEAD and OPTIONS", http.StatusMethodNotAllowed)
+	}
+}
+
+func (c *cdn) get(w http.ResponseWriter, r *http.Request) {
+	d := c.verifier.Check(r, c.now())
+	ev := c.log.Info()
+	if !d.Allowed {
+		ev = c.log.Warn().Str("code", d.Code)
+	}
+	ev.Str("method", r.Method).Str("path", r.URL.Path).Str("client", r.RemoteAddr).
+		Bool("allowed", d.Allowed).Str("key_pair_id", d.KeyPairID).Str("reason", d.Reason).
+		Msg("edge: signed-cookie check")
+	if !d.Allowed {
+		WriteDenial(w, d)
+		return
+	}
+
+	h := w.Header()
+	h.Set("X-Cache", "Miss from cloudfront")
+	c.cors(h, r)
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	f, err := c.open(name)
+	if err != nil {
+		writeXMLError(w, http.StatusNotFound, "application/xml", "NoSuchKey", "The specified key does not exist.")
+		return
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || info.IsDir() {
+		writeXMLError(w, http.StatusNotFound, "application/xml", "NoSuchKey", "The specified key does not exist.")
+		return
+	}
+	content, ok := f.(io.ReadSeeker)
+	if !ok {
+		b, err := io.ReadAll(f)
+		if err != nil {
+			c.log.Error().Err(err).Str("path", r.URL.Path).Msg("edge: read file")
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		content = bytes.NewReader(b)
+	}
+	h.Set("Content-Type", ContentType(name))
+	http.ServeContent(w, r, name, info.ModTime(), content)
+}
+
+// open opens an object by key; keys that are not valid fs paths (empty,
+// "..", "//", a trailing "/") are missing objects.
+func (c *cdn) open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) || name == "." {
+		return nil, fs.ErrNotExist
+	}
+	return c.files.Open(name)
+}
+
+// cors adds S3's CORS response headers for an allowed Origin.
+func (c *cdn) cors(h http.Header, r *http.Request) {
+	h.Add("Vary", "Origin")
+	if origin := r.Header.Get("Origin"); origin != "" && slices.Contains(c.origins, origin) {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+}
+
+// preflight answers a CORS preflight as an S3 bucket with a CORS rule
+// allowing c.origins, GET and HEAD, any request header, credentials, and a
+// max age of 3000 s.
+func (c *cdn) preflight(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	method := r.Header.Get("Access-Control-Request-Method")
+	allowed := origin != "" && slices.Contains(c.origins, origin) &&
+		(method == http.MethodGet || method == http.MethodHead)
+	c.log.Info().Str("method", r.Method).Str("path", r.URL.Path).Str("client", r.RemoteAddr).
+		Str("origin", origin).Str("request_method", method).Bool("allowed", allowed).
+		Msg("edge: CORS preflight (no cookie check)")
+	switch {
+	case origin == "" || method == "":
+		writeXMLError(w, http.StatusBadRequest, "application/xml", "BadRequest",
+			"Insufficient information. Origin request header needed.")
+		return
+	case !allowed:
+		writeXMLError(w, http.StatusForbidden, "application/xml", "AccessForbidden",
+			"CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, "+
+				"request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.")
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD")
+	if reqHeaders := r.Header.Get("Access-Control-Request-Headers"); reqHeaders != "" {
+		h.Set("Access-Control-Allow-Headers", reqHeaders)
+	}
+	h.Set("Access-Control-Max-Age", "3000")
+	h.Set("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method")
+	w.WriteHeader(http.StatusOK)
+}
+
+// ContentType is the Content-Type served for a file name, by its
+// extension (case-insensitive): the media type an S3 upload of the files a
+// media SPA loads would be given, binary/octet-stream (S3's default) for
+// others. The system MIME table is not used, as it varies (".ts" is
+// TypeScript or Qt Linguist on some hosts).
+func ContentType(name string) string {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".jpg", ".jpeg":
+		return "image/jpeg"
+	case ".png":
+		return "image/png"
+	case ".gif":
+		return "image/gif"
+	case ".webp":
+		return "image/webp"
+	case ".avif":
+		return "image/avif"
+	case ".svg":
+		return "image/svg+xml"
+	case ".m3u8":
+		return "application/vnd.apple.mpegurl"
+	case ".ts":
+		return "video/mp2t"
+	case ".mp4":
+		return "video/mp4"
+	case ".m4s":
+		return "video/iso.segment"
+	case ".m4a":
+		return "audio/mp4"
+	case ".aac":
+		return "audio/aac"
+	case ".mpd":
+		return "application/dash+xml"
+	case ".vtt":
+		return "text/vtt"
+	case ".json":
+		return "application/json"
+	case ".txt":
+		return "text/plain; charset=utf-8"
+	}
+	return "binary/octet-stream"
+}
