@@ -1,9 +1,14 @@
 package main
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -69,6 +74,40 @@ func (is *testIssuer) token(t *testing.T, key *rsa.PrivateKey, edits map[string]
 	return tok
 }
 
+// hs256WithPublicKey forges the classic confusion attack: an HS256 token
+// whose HMAC secret is the issuer's RSA public key.
+func hs256WithPublicKey(t *testing.T, is *testIssuer, payload string) string {
+	t.Helper()
+	der, err := x509.MarshalPKIXPublicKey(&is.key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	head := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","kid":"k1","typ":"JWT"}`))
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(head + "." + payload))
+	return head + "." + payload + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func (is *testIssuer) tokenWithKid(t *testing.T, kid string) string {
+	t.Helper()
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: is.key}, (&jose.SignerOptions{}).WithHeader("kid", kid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	payload, _ := json.Marshal(map[string]any{"iss": is.srv.URL, "aud": "media-app", "sub": "alice", "exp": now.Add(time.Hour).Unix()})
+	jws, err := sig.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 // TestRunOIDC runs the real server in OIDC mode against an in-test issuer:
 // a good token gets cookies; every bad one gets 401 and no Set-Cookie.
 func TestRunOIDC(t *testing.T) {
@@ -109,6 +148,10 @@ func TestRunOIDC(t *testing.T) {
 		{"not yet valid", "Bearer " + is.token(t, is.key, map[string]any{"nbf": time.Now().Add(time.Hour).Unix()}), "", 401},
 		{"malformed", "Bearer not.a.jwt", "", 401},
 		{"oversized", "Bearer " + strings.Repeat("a", 9000), "", 401},
+		{"HS256 signed with the issuer's RSA public key", "Bearer " + hs256WithPublicKey(t, is, parts[1]), "", 401},
+		{"unknown kid", "Bearer " + is.tokenWithKid(t, "k9"), "", 401},
+		{"malformed base64", "Bearer " + parts[0] + ".!!!." + parts[2], "", 401},
+		{"malformed JSON", "Bearer " + parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":`)) + "." + parts[2], "", 401},
 		{"wildcard subject", "Bearer " + is.token(t, is.key, map[string]any{"sub": "*"}), "", 403},
 	}
 	for _, tt := range tests {
