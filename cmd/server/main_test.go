@@ -81,6 +81,7 @@ func startServer(t *testing.T, args []string, env map[string]string) (base strin
 		env = map[string]string{}
 	}
 	env["LISTEN_ADDR"] = "127.0.0.1:0"
+	env["DEV_CDN_ADDR"] = "127.0.0.1:0"
 	if _, ok := env["METRICS_ADDR"]; !ok {
 		env["METRICS_ADDR"] = "127.0.0.1:0"
 	}
@@ -148,6 +149,36 @@ func TestRunDevIssuesCookies(t *testing.T) {
 	}
 	if len(values) != 2 || values[0] == "" || values[1] == "" {
 		t.Fatalf("%d cookies with values", len(values))
+	}
+
+	// The emulated CloudFront accepts these cookies for alice's media only.
+	cdn := "http://" + listenAddr(t, logs, "cdn")
+	for _, tc := range []struct {
+		path    string
+		cookies bool
+		want    int
+	}{
+		{"/media/alice/image.svg", true, 200},
+		{"/media/alice/image.svg", false, 403},
+		{"/media/dev/image.svg", true, 403},
+	} {
+		req, _ := http.NewRequest("GET", cdn+tc.path, nil)
+		req.Host = "localhost:8081" // the CLOUDFRONT_DOMAIN the browser would use
+		if tc.cookies {
+			for _, c := range resp.Cookies() {
+				if c.Value != "" {
+					req.AddCookie(c)
+				}
+			}
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != tc.want {
+			t.Errorf("CDN %s (cookies %v): %d, want %d", tc.path, tc.cookies, r.StatusCode, tc.want)
+		}
 	}
 
 	for _, route := range []string{"/readyz", "/healthz"} {

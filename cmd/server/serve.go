@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/cfcookies/cfcookies/internal/auth"
 	"github.com/cfcookies/cfcookies/internal/config"
+	"github.com/cfcookies/cfcookies/internal/edge"
 	"github.com/cfcookies/cfcookies/internal/handlers"
 	"github.com/cfcookies/cfcookies/internal/keys"
 	"github.com/cfcookies/cfcookies/signer"
@@ -66,10 +68,32 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 	if cfg.MetricsAddr != "" {
 		servers = append(servers, &namedServer{name: "metrics", addr: cfg.MetricsAddr, handler: metrics.Handler()})
 	}
+	if cfg.Dev {
+		cdn, err := devCDN(cfg, store, logger)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, &namedServer{name: "cdn", addr: cfg.DevCDNAddr, handler: cdn})
+	}
 	return serveAll(ctx, logger, servers)
 }
 
 var _ handlers.CookieIssuer = (*keys.Store)(nil)
+
+// devCDN is the emulated CloudFront of --dev: it checks the cookies exactly
+// as CloudFront would, with the key loaded at startup, and serves sample
+// media under /media/dev/ and /media/alice/.
+func devCDN(cfg *config.Config, store *keys.Store, logger zerolog.Logger) (http.Handler, error) {
+	v, err := edge.NewVerifier(map[string]crypto.PublicKey{cfg.CloudFront.KeyPairID: store.Signer().Public()}, edge.VerifierOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return edge.NewCDN(edge.CDNOptions{
+		Verifier:           v,
+		CORSAllowedOrigins: append([]string{"http://localhost:8080", "http://127.0.0.1:8080"}, cfg.CORSAllowedOrigins...),
+		Logger:             logger.With().Str("server", "cdn").Logger(),
+	}), nil
+}
 
 // scopes turns configured scopes into the handlers' form: a caller is
 // entitled to a scope when any of its rules holds (or it has none).

@@ -36,6 +36,7 @@ type Config struct {
 	Key         Key
 	Cookie      Cookie
 	MediaPath   string // MEDIA_PATH, default "/media/{sub}/*"
+	DevCDNAddr  string // DEV_CDN_ADDR, with dev only: the emulated CloudFront, default "127.0.0.1:8081"
 	ScopesFile  string // SCOPES_FILE: YAML or JSON scopes, instead of MEDIA_PATH
 	// Scopes are the grants on offer: one named "default" from MEDIA_PATH,
 	// or those of SCOPES_FILE.
@@ -221,6 +222,11 @@ func (l *loader) listen(c *Config) {
 	}
 	c.ListenAddr = l.str("LISTEN_ADDR", host+":8080")
 	listenOK := l.check("LISTEN_ADDR", c.ListenAddr, parseListenAddr(c.ListenAddr))
+
+	if c.Dev {
+		c.DevCDNAddr = l.str("DEV_CDN_ADDR", "127.0.0.1:8081")
+		l.check("DEV_CDN_ADDR", c.DevCDNAddr, parseListenAddr(c.DevCDNAddr))
+	}
 
 	c.MetricsAddr = host + ":9090"
 	if v, set := l.raw("METRICS_ADDR"); set {

@@ -67,6 +67,7 @@ func TestLoadDevDefaults(t *testing.T) {
 		Dev:         true,
 		ListenAddr:  "127.0.0.1:8080",
 		MetricsAddr: "127.0.0.1:9090",
+		DevCDNAddr:  "127.0.0.1:8081",
 		CloudFront:  CloudFront{Scheme: "http", Host: "localhost:8081", KeyPairID: "KCFCOOKIESDEV"},
 		Cookie:      Cookie{Path: "/", SameSite: http.SameSiteLaxMode, Secure: true, TTL: 10 * time.Minute},
 		MediaPath:   "/media/{sub}/*",
