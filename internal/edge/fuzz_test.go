@@ -132,6 +132,9 @@ func FuzzCheck(f *testing.F) {
 	f.Add("CloudFront-Key-Pair-Id="+idRSA+"; CloudFront-Policy=e30_; CloudFront-Signature=AAAA", "/")
 	f.Add(`CloudFront-Policy="eyJ9"; CloudFront-Policy=`, "/media/%2e%2e/")
 	f.Add("", "")
+	// A value that is the reason's own words is not a quote of it.
+	f.Add("CloudFront-Policy=e30_; CloudFront-Signature=no CloudFront-Key-Pair-Id cookie", "/")
+	f.Add("CloudFront-Key-Pair-Id=KNOTTRUSTED01; CloudFront-Policy=is not CloudFront base64; CloudFront-Signature=AAAA", "/")
 
 	f.Fuzz(func(t *testing.T, cookieHeader, path string) {
 		r := &http.Request{
@@ -155,9 +158,35 @@ func FuzzCheck(f *testing.F) {
 		}
 		for _, c := range r.Cookies() {
 			trustedID := c.Name == signer.CookieKeyPairID && (c.Value == idRSA || c.Value == idEC)
-			if strings.HasPrefix(c.Name, "CloudFront-") && !trustedID && len(c.Value) >= 12 && strings.Contains(d.Reason, c.Value) {
+			if !strings.HasPrefix(c.Name, "CloudFront-") || trustedID || len(c.Value) < 12 || !strings.Contains(d.Reason, c.Value) {
+				continue
+			}
+			// The value may be the reason's own words ("no CloudFront-Key-Pair-Id
+			// cookie") or part of the request URL. It is quoted only if the
+			// reason follows it: send the value with its letters and digits
+			// rotated (same length, same base64 validity) and look again.
+			r2 := r.Clone(r.Context())
+			r2.Header = http.Header{"Cookie": {strings.ReplaceAll(cookieHeader, c.Value, rotate(c.Value))}}
+			if d2 := v.Check(r2, t0); !strings.Contains(d2.Reason, c.Value) {
 				t.Fatalf("reason %q quotes the %s cookie", d.Reason, c.Name)
 			}
 		}
 	})
+}
+
+// rotate maps each ASCII letter and digit to the next one in its class,
+// wrapping around, and leaves every other byte alone.
+func rotate(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z':
+			b[i] = 'a' + (c-'a'+1)%26
+		case c >= 'A' && c <= 'Z':
+			b[i] = 'A' + (c-'A'+1)%26
+		case c >= '0' && c <= '9':
+			b[i] = '0' + (c-'0'+1)%10
+		}
+	}
+	return string(b)
 }
