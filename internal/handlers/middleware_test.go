@@ -1,9 +1,19 @@
 package handlers
 
 import (
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/cfcookies/cfcookies/internal/auth"
+	"github.com/cfcookies/cfcookies/signer"
 )
 
 func TestClientIP(t *testing.T) {
@@ -56,6 +66,9 @@ func TestCORS(t *testing.T) {
 		{"scheme change", "POST", "http://app.example.com", nil, 200, ""},
 		{"port change", "POST", "https://app.example.com:8443", nil, 200, ""},
 		{"null origin", "POST", "null", nil, 200, ""},
+		{"wildcard origin", "POST", "*", nil, 200, ""},
+		{"suffix look-alike", "POST", "https://evilapp.example.com", nil, 200, ""},
+		{"prefix look-alike", "POST", "https://app.example.co", nil, 200, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,11 +87,100 @@ func TestCORS(t *testing.T) {
 			if got := w.Header().Get("Access-Control-Allow-Credentials"); got != wantCreds {
 				t.Errorf("Access-Control-Allow-Credentials %q, want %q", got, wantCreds)
 			}
+			// Allowed or not, the answer depends on Origin: a shared cache
+			// must not serve one origin's answer to another.
+			if !slices.Contains(w.Header().Values("Vary"), "Origin") {
+				t.Errorf("Vary %q lacks Origin", w.Header().Values("Vary"))
+			}
 		})
 	}
 	w := f.do("OPTIONS", "/auth/media-cookies", "", "Origin", "https://app.example.com",
 		"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type")
 	if w.Code != 204 || w.Header().Get("Access-Control-Allow-Origin") != "https://app.example.com" || w.Header().Get("Access-Control-Max-Age") != "600" {
 		t.Errorf("preflight: %d %v", w.Code, w.Header())
+	}
+}
+
+// rejectAll authenticates nobody.
+type rejectAll struct{}
+
+func (rejectAll) Authenticate(*http.Request) (auth.Identity, error) {
+	return auth.Identity{}, auth.ErrUnauthenticated
+}
+
+// panickingIssuer fails the way a bug would.
+type panickingIssuer struct{}
+
+func (panickingIssuer) Sign(signer.Grant) (signer.Signed, error) { panic("signer bug") }
+
+// TestCORSOnErrors: every status the SPA can get carries the same CORS
+// headers as a success, so the browser hands the page the real status and
+// problem+json instead of an opaque CORS error.
+func TestCORSOnErrors(t *testing.T) {
+	t.Parallel()
+	const origin = "https://app.example.com"
+	tmpl, err := signer.ParsePathTemplate("/media/{sub}/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{
+		CloudFrontBaseURL:  "https://media.example.com",
+		Scopes:             []Scope{{Name: "default", Path: tmpl, CookiePath: "/", TTL: 10 * time.Minute}},
+		CORSAllowedOrigins: []string{origin},
+	}
+	ready := func() bool { return true }
+	ok, err := signer.New("K2JCJMDEHXQW5F", testKey, signer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		issuer  CookieIssuer
+		authn   auth.Authenticator
+		headers []string
+		body    string
+		want    int
+	}{
+		{"401 no identity", ok, rejectAll{}, nil, "", http.StatusUnauthorized},
+		{"400 bad body", ok, auth.Dev{}, []string{"Content-Type", "application/json"}, "{", http.StatusBadRequest},
+		{"403 unknown scope", ok, auth.Dev{}, []string{"Content-Type", "application/json"}, `{"scopes":["nope"]}`, http.StatusForbidden},
+		{"415 form body", ok, auth.Dev{}, []string{"Content-Type", "application/x-www-form-urlencoded"}, "a=b", http.StatusUnsupportedMediaType},
+		{"500 signing fails", failingIssuer{}, auth.Dev{}, nil, "", http.StatusInternalServerError},
+		{"500 handler panics", panickingIssuer{}, auth.Dev{}, nil, "", http.StatusInternalServerError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := NewServer(zerolog.Nop(), opts, tt.issuer, tt.authn, ready, NewMetrics())
+			var body io.Reader
+			if tt.body != "" {
+				body = strings.NewReader(tt.body)
+			}
+			r := httptest.NewRequest("POST", "/auth/media-cookies", body)
+			r.Header.Set("Origin", origin)
+			for i := 0; i+1 < len(tt.headers); i += 2 {
+				r.Header.Set(tt.headers[i], tt.headers[i+1])
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.want {
+				t.Fatalf("status %d, want %d: %s", w.Code, tt.want, w.Body)
+			}
+			if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("Content-Type %q, want problem+json", ct)
+			}
+			if got := w.Header().Get("Access-Control-Allow-Origin"); got != origin {
+				t.Errorf("Access-Control-Allow-Origin %q, want %q", got, origin)
+			}
+			if got := w.Header().Get("Access-Control-Allow-Credentials"); got != "true" {
+				t.Errorf("Access-Control-Allow-Credentials %q, want true", got)
+			}
+			if !slices.Contains(w.Header().Values("Vary"), "Origin") {
+				t.Errorf("Vary %q lacks Origin", w.Header().Values("Vary"))
+			}
+			if len(w.Result().Cookies()) != 0 {
+				t.Errorf("an error set cookies")
+			}
+		})
 	}
 }
