@@ -74,7 +74,9 @@ func (o CookieOptions) cookie(name, value string) *http.Cookie {
 	if sameSite == 0 || sameSite == http.SameSiteDefaultMode {
 		sameSite = http.SameSiteLaxMode
 	}
-	return &http.Cookie{
+	// Secure and HttpOnly are on unless the caller opts out (Insecure for
+	// plain-HTTP development, ScriptReadable); SameSite is always set.
+	return &http.Cookie{ // #nosec G124
 		Name:     name,
 		Value:    value,
 		Domain:   strings.TrimPrefix(o.Domain, "."),
@@ -131,7 +133,7 @@ func ExpireCookies(o CookieOptions) ([]*http.Cookie, error) {
 	return cookies, nil
 }
 
-func expire(c *http.Cookie) {
+func expire(c *http.Cookie) { // #nosec G124 -- keeps the attributes the cookie was built with
 	c.Value = ""
 	c.MaxAge = -1
 	c.Expires = time.Unix(1, 0).UTC()

@@ -110,7 +110,7 @@ func TestImportFromAnotherModule(t *testing.T) {
 	// The go command that built this test, not whichever is first on PATH.
 	// go test builds and runs the test binary in place, so the root it was
 	// built with is still the right one.
-	//lint:ignore SA1019 the deprecation concerns binaries copied elsewhere
+	//nolint:staticcheck // SA1019: the deprecation concerns binaries copied elsewhere
 	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
 	goRun := func(args ...string) string {
 		t.Helper()

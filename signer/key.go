@@ -80,7 +80,7 @@ func parseBlock(block *pem.Block) (crypto.Signer, error) {
 	case "PRIVATE KEY":
 		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("%w: PKCS#8 key of an unknown algorithm (%v)", ErrUnsupportedKey, err)
+			return nil, fmt.Errorf("%w: PKCS#8 key of an unknown algorithm (%w)", ErrUnsupportedKey, err)
 		}
 		s, ok := k.(crypto.Signer)
 		if !ok {

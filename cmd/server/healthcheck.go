@@ -29,7 +29,7 @@ func healthcheck(ctx context.Context, getenv func(string) (string, bool)) error 
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("healthcheck: /healthz answered %d", resp.StatusCode)
 	}

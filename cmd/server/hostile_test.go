@@ -315,9 +315,7 @@ func TestHostileRequests(t *testing.T) {
 				secrets = append(secrets, c.Value)
 			}
 		}
-		for _, line := range strings.Split(strings.TrimSpace(string(pemBytes)), "\n")[1:3] {
-			secrets = append(secrets, line)
-		}
+		secrets = append(secrets, strings.Split(strings.TrimSpace(string(pemBytes)), "\n")[1:3]...)
 		for _, s := range secrets {
 			if len(s) > 8 && strings.Contains(out, s) {
 				t.Errorf("the log holds a secret (%d bytes)", len(s))

@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	cmd := fs.Arg(0)
 	switch cmd {

@@ -134,7 +134,7 @@ func newAuthenticator(ctx context.Context, cfg *config.Config) (auth.Authenticat
 }
 
 func newLogger(cfg *config.Config, stdout io.Writer) zerolog.Logger {
-	var w io.Writer = stdout
+	w := stdout
 	if cfg.LogFormat == "console" {
 		w = zerolog.ConsoleWriter{Out: stdout, TimeFormat: time.RFC3339}
 	}
@@ -154,7 +154,7 @@ type namedServer struct {
 // requests finish within shutdownTimeout.
 func serveAll(ctx context.Context, logger zerolog.Logger, servers []*namedServer) error {
 	for _, s := range servers {
-		ln, err := net.Listen("tcp", s.addr)
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.addr)
 		if err != nil {
 			closeAll(servers)
 			return fmt.Errorf("listen %s on %s: %w", s.name, s.addr, err)

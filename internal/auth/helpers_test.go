@@ -90,7 +90,7 @@ func newTestIssuer(t testing.TB) *testIssuer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{
+		_ = json.NewEncoder(w).Encode(map[string]any{
 			"issuer":                                is.URL(),
 			"jwks_uri":                              is.URL() + "/jwks",
 			"id_token_signing_alg_values_supported": []string{"RS256", "ES256", "HS256", "none"},
@@ -102,7 +102,7 @@ func newTestIssuer(t testing.TB) *testIssuer {
 		set := jose.JSONWebKeySet{Keys: append([]jose.JSONWebKey(nil), is.keys...)}
 		is.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(set)
+		_ = json.NewEncoder(w).Encode(set)
 	})
 	is.srv = httptest.NewServer(mux)
 	t.Cleanup(is.srv.Close)
@@ -249,7 +249,7 @@ func newALBKeyServer(t testing.TB) *albKeyServer {
 			http.NotFound(w, r)
 			return
 		}
-		w.Write(pemKey)
+		_, _ = w.Write(pemKey)
 	}))
 	t.Cleanup(ks.srv.Close)
 	ks.add(t, "alb-key-1", &ecKey1().PublicKey)

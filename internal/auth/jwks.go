@@ -127,7 +127,9 @@ func (k *remoteKeys) refresh(ctx context.Context) error {
 		k.lastTry = now
 		f = &keysFetch{done: make(chan struct{})}
 		k.inflight = f
-		go k.fetch(f)
+		// The fetch is shared by every waiting request, so no one request's
+		// context may cancel it; fetch bounds itself with its own timeout.
+		go k.fetch(f) // #nosec G118
 	}
 	k.mu.Unlock()
 	select {

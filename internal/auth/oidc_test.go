@@ -203,7 +203,7 @@ func TestNewOIDCErrors(t *testing.T) {
 
 	// An issuer whose discovery names another issuer.
 	liar := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`{"issuer":"https://elsewhere.example.com","jwks_uri":"` + is.URL() + `/jwks"}`))
+		_, _ = w.Write([]byte(`{"issuer":"https://elsewhere.example.com","jwks_uri":"` + is.URL() + `/jwks"}`))
 	}))
 	t.Cleanup(liar.Close)
 

@@ -92,7 +92,7 @@ func signCookies(t testing.TB, keyPairID string, key crypto.Signer, h signer.Has
 // write.
 func signRaw(t testing.TB, key crypto.Signer, h signer.HashAlgorithm, policy []byte) string {
 	t.Helper()
-	var hash crypto.Hash = crypto.SHA1
+	hash := crypto.SHA1
 	if h == signer.SHA256 {
 		hash = crypto.SHA256
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"net/netip"
 	"runtime/debug"
@@ -32,7 +33,7 @@ func recoverer(next http.Handler) http.Handler {
 			if rec == nil {
 				return
 			}
-			if rec == http.ErrAbortHandler {
+			if err, ok := rec.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 				panic(rec)
 			}
 			hlog.FromRequest(r).Error().Interface("panic", rec).Bytes("stack", debug.Stack()).Msg("handler panicked")
