@@ -79,6 +79,10 @@ func (c *fakeClock) Add(d time.Duration) {
 type testIssuer struct {
 	srv      *httptest.Server
 	jwksHits atomic.Int32
+	// jwksDown, when set, is how the key set endpoint misbehaves:
+	// "500" answers errors, "hang" holds the request until the test ends.
+	jwksDown atomic.Value
+	stop     chan struct{}
 
 	mu   sync.Mutex
 	keys []jose.JSONWebKey
@@ -86,7 +90,7 @@ type testIssuer struct {
 
 func newTestIssuer(t testing.TB) *testIssuer {
 	t.Helper()
-	is := &testIssuer{}
+	is := &testIssuer{stop: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -98,6 +102,17 @@ func newTestIssuer(t testing.TB) *testIssuer {
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
 		is.jwksHits.Add(1)
+		switch is.jwksDown.Load() {
+		case "500":
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		case "hang":
+			select {
+			case <-is.stop:
+			case <-r.Context().Done():
+			}
+			return
+		}
 		is.mu.Lock()
 		set := jose.JSONWebKeySet{Keys: append([]jose.JSONWebKey(nil), is.keys...)}
 		is.mu.Unlock()
@@ -106,6 +121,7 @@ func newTestIssuer(t testing.TB) *testIssuer {
 	})
 	is.srv = httptest.NewServer(mux)
 	t.Cleanup(is.srv.Close)
+	t.Cleanup(func() { close(is.stop) }) // runs first: releases hung requests
 	is.publish("rsa-1", "RS256", rsaKey1().Public())
 	is.publish("ec-1", "ES256", ecKey1().Public())
 	is.publish("hmac-1", "HS256", []byte(hmacSecret))

@@ -22,6 +22,13 @@ const (
 	// every request into a request to the issuer.
 	keysMinRefresh = 30 * time.Second
 
+	// keysWait bounds how long a request waits for a refetch its unknown
+	// kid started. The fetch itself may take up to fetchTimeout and goes on
+	// in the background for later requests; a request whose token names a
+	// key the issuer may have just published should not hang on an issuer
+	// that is down or slow.
+	keysWait = 2 * time.Second
+
 	// keysMaxBytes bounds a key set document.
 	keysMaxBytes = 1 << 20
 )
@@ -50,6 +57,9 @@ type remoteKeys struct {
 type keysFetch struct {
 	done chan struct{}
 	err  error
+	// waitUntil is when callers stop waiting for this fetch: keysWait
+	// after it started, on the wall clock, however late they joined.
+	waitUntil time.Time
 }
 
 var errKeysThrottled = errors.New("key set fetched too recently to fetch again")
@@ -114,7 +124,8 @@ func (k *remoteKeys) cached() []jose.JSONWebKey {
 
 // refresh fetches the key set, unless a fetch started less than
 // keysMinRefresh ago. Concurrent callers share one fetch, which runs on its
-// own deadline so that a caller going away does not waste it.
+// own deadline so that a caller going away does not waste it; callers wait
+// for it until keysWait after it started.
 func (k *remoteKeys) refresh(ctx context.Context) error {
 	k.mu.Lock()
 	f := k.inflight
@@ -125,16 +136,20 @@ func (k *remoteKeys) refresh(ctx context.Context) error {
 			return errKeysThrottled
 		}
 		k.lastTry = now
-		f = &keysFetch{done: make(chan struct{})}
+		f = &keysFetch{done: make(chan struct{}), waitUntil: time.Now().Add(keysWait)}
 		k.inflight = f
 		// The fetch is shared by every waiting request, so no one request's
 		// context may cancel it; fetch bounds itself with its own timeout.
 		go k.fetch(f) // #nosec G118
 	}
 	k.mu.Unlock()
+	wait := time.NewTimer(time.Until(f.waitUntil))
+	defer wait.Stop()
 	select {
 	case <-f.done:
 		return f.err
+	case <-wait.C:
+		return fmt.Errorf("key set fetch still running after %s", keysWait)
 	case <-ctx.Done():
 		return ctx.Err()
 	}

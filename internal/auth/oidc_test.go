@@ -263,3 +263,60 @@ func TestOIDCLeeway(t *testing.T) {
 		t.Fatalf("cookie without Cookie configured: err = %v, want refused", err)
 	}
 }
+
+// TestOIDCIssuerDown: with the key set endpoint failing or hanging, tokens
+// signed by a cached key keep working without a fetch, and a token naming
+// an unknown kid is refused within keysWait rather than held for the whole
+// fetch (fetchTimeout), then at once while refetches are throttled.
+func TestOIDCIssuerDown(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"500", "hang"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			is := newTestIssuer(t)
+			clock := newClock()
+			o := newOIDC(t, is, clock)
+			is.jwksDown.Store(mode)
+			auth := func(kid string, key *rsa.PrivateKey) (time.Duration, error) {
+				tok := signJWT(t, jose.RS256, kid, key, is.claims(clock.Now(), nil))
+				start := time.Now()
+				_, err := o.Authenticate(oidcRequest([]string{"Bearer " + tok}, nil))
+				return time.Since(start), err
+			}
+			hits := is.jwksHits.Load()
+			if _, err := auth("rsa-1", rsaKey1()); err != nil {
+				t.Fatalf("cached key with the issuer down: %v", err)
+			}
+			if n := is.jwksHits.Load(); n != hits {
+				t.Fatalf("a cached key caused %d key set fetches", n-hits)
+			}
+
+			clock.Add(keysMinRefresh)
+			took, err := auth("rsa-9", rsaOther())
+			if !errors.Is(err, ErrUnauthenticated) {
+				t.Fatalf("unknown kid: err = %v, want refused", err)
+			}
+			if took >= fetchTimeout {
+				t.Fatalf("unknown kid held the request %s: as long as the whole fetch", took)
+			}
+			if n := is.jwksHits.Load(); n != hits+1 {
+				t.Fatalf("unknown kid caused %d key set fetches, want 1", n-hits)
+			}
+			// Within the refetch interval, the hung fetch maybe still running:
+			// refused without waiting again or fetching.
+			took, err = auth("rsa-8", rsaOther())
+			if !errors.Is(err, ErrUnauthenticated) {
+				t.Fatalf("second unknown kid: err = %v, want refused", err)
+			}
+			if took >= keysWait {
+				t.Fatalf("second unknown kid waited %s for the same failed fetch", took)
+			}
+			if n := is.jwksHits.Load(); n != hits+1 {
+				t.Fatalf("second unknown kid caused a key set fetch")
+			}
+			if _, err := auth("rsa-1", rsaKey1()); err != nil {
+				t.Fatalf("cached key after the failed refetch: %v", err)
+			}
+		})
+	}
+}
