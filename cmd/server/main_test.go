@@ -332,7 +332,7 @@ func TestBinarySIGTERM(t *testing.T) {
 	}
 	logs := &syncBuffer{}
 	cmd := exec.Command(bin, "--dev")
-	cmd.Env = append(os.Environ(), "LISTEN_ADDR=127.0.0.1:0", "METRICS_ADDR=")
+	cmd.Env = append(os.Environ(), "LISTEN_ADDR=127.0.0.1:0", "DEV_CDN_ADDR=127.0.0.1:0", "METRICS_ADDR=")
 	cmd.Stdout = logs
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
