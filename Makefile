@@ -11,14 +11,14 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT_DIR     := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)
 GOLANGCI_LINT         := $(GOLANGCI_LINT_DIR)/golangci-lint
 
-.PHONY: help check test race vet lint fmt golangci-lint tools fuzz run
+.PHONY: help check test race vet lint fmt golangci-lint tools soak fuzz run
 
 ## help: list the targets
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
-## check: everything CI runs: vet, lint, the race-enabled tests, a short fuzz of every Fuzz target
-check: vet lint race fuzz
+## check: everything CI runs: vet, lint, the race-enabled tests, the soak run, a short fuzz of every Fuzz target
+check: vet lint race soak fuzz
 
 ## test: the tests, without the race detector
 test:
@@ -53,6 +53,10 @@ golangci-lint:
 	else \
 		$(GOLANGCI_LINT) run ./... && echo "golangci-lint: ok"; \
 	fi
+
+## soak: a minute of load on the real binary, the issuer's key set hanging mid-run, then SIGTERM under load
+soak:
+	$(GO) test -tags soak -run '^TestSoak$$' -count=1 -v ./cmd/server/
 
 ## fuzz: every Fuzz target in the repository for FUZZTIME (default 10s) each
 fuzz:

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,10 @@ import (
 type testIssuer struct {
 	srv *httptest.Server
 	key *rsa.PrivateKey
+	// jwksHang, once set, holds key set requests until the test ends: an
+	// issuer that is down without saying so.
+	jwksHang atomic.Bool
+	stop     chan struct{}
 }
 
 func newTestIssuer(t *testing.T) *testIssuer {
@@ -31,7 +36,7 @@ func newTestIssuer(t *testing.T) *testIssuer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	is := &testIssuer{key: key}
+	is := &testIssuer{key: key, stop: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]any{
@@ -40,10 +45,18 @@ func newTestIssuer(t *testing.T) *testIssuer {
 		})
 	})
 	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
+		if is.jwksHang.Load() {
+			select {
+			case <-is.stop:
+			case <-r.Context().Done():
+			}
+			return
+		}
 		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
 	})
 	is.srv = httptest.NewServer(mux)
 	t.Cleanup(is.srv.Close)
+	t.Cleanup(func() { close(is.stop) }) // runs first: releases hung requests
 	return is
 }
 
