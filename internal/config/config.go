@@ -114,16 +114,7 @@ type Auth struct {
 // error) and METRICS_ADDR (disables metrics).
 func Load(lookupEnv func(string) (string, bool), dev bool) (*Config, error) {
 	l := &loader{lookupEnv: lookupEnv, dev: dev}
-	c := &Config{Dev: dev}
-	l.listen(c)
-	l.cloudFront(c)
-	l.key(c)
-	l.cookie(c)
-	l.media(c)
-	l.auth(c)
-	l.cors(c)
-	l.proxies(c)
-	l.logging(c)
+	c := l.load()
 	if len(l.errs) > 0 {
 		return nil, l.errs
 	}
@@ -135,6 +126,27 @@ type loader struct {
 	lookupEnv func(string) (string, bool)
 	dev       bool
 	errs      Errors
+	// topology leaves the cross-field browser rules (COOKIE_DOMAIN covers
+	// CLOUDFRONT_DOMAIN, COOKIE_PATH set and covering MEDIA_PATH,
+	// SameSite=None with Secure) to CheckTopology, which judges them with
+	// the app and API origins in view.
+	topology bool
+}
+
+// load reads every variable into a Config, recording problems in l.errs. A
+// variable with a problem leaves its field at the default or zero.
+func (l *loader) load() *Config {
+	c := &Config{Dev: l.dev}
+	l.listen(c)
+	l.cloudFront(c)
+	l.key(c)
+	l.cookie(c)
+	l.media(c)
+	l.auth(c)
+	l.cors(c)
+	l.proxies(c)
+	l.logging(c)
+	return c
 }
 
 // raw returns the trimmed value and whether the variable is set at all.
@@ -347,7 +359,7 @@ func (l *loader) cookie(c *Config) {
 		d, err := parseCookieDomain(v)
 		if l.check("COOKIE_DOMAIN", v, err) {
 			c.Cookie.Domain = d
-			if host := c.CloudFront.hostname(); host != "" && !domainMatches(host, d) {
+			if host := c.CloudFront.hostname(); host != "" && !domainMatches(host, d) && !l.topology {
 				l.fail("COOKIE_DOMAIN", v, "does not cover CLOUDFRONT_DOMAIN "+host+": the browser would not send the cookies to CloudFront")
 			}
 		}
@@ -356,10 +368,11 @@ func (l *loader) cookie(c *Config) {
 	c.Cookie.Path = "/"
 	if v, set := l.raw("COOKIE_PATH"); set {
 		c.Cookie.Path = v
-		if v == "" {
-			l.fail("COOKIE_PATH", "", `set but empty: an empty cookie Path makes browsers scope the cookies to the request path (/auth), so CloudFront never receives them; use "/" or unset it`)
-		} else {
+		switch {
+		case v != "":
 			l.check("COOKIE_PATH", v, validateCookiePath(v))
+		case !l.topology:
+			l.fail("COOKIE_PATH", "", `set but empty: an empty cookie Path makes browsers scope the cookies to the request path (/auth), so CloudFront never receives them; use "/" or unset it`)
 		}
 	}
 
@@ -372,7 +385,7 @@ func (l *loader) cookie(c *Config) {
 		c.Cookie.SameSite = http.SameSiteStrictMode
 	case "none":
 		c.Cookie.SameSite = http.SameSiteNoneMode
-		if secureOK && !secure {
+		if secureOK && !secure && !l.topology {
 			v, _ := l.get("COOKIE_SAMESITE")
 			l.fail("COOKIE_SAMESITE", v, "requires COOKIE_SECURE=true (browsers drop SameSite=None cookies without Secure)")
 		}
@@ -418,7 +431,7 @@ func (l *loader) media(c *Config) {
 	} else {
 		tmpl, err := signer.ParsePathTemplate(c.MediaPath)
 		if l.check("MEDIA_PATH", c.MediaPath, err) {
-			if c.Cookie.Path != "" && validateCookiePath(c.Cookie.Path) == nil && !pathMatchesTemplate(c.Cookie.Path, c.MediaPath) {
+			if c.Cookie.Path != "" && validateCookiePath(c.Cookie.Path) == nil && !pathMatchesTemplate(c.Cookie.Path, c.MediaPath) && !l.topology {
 				l.fail("COOKIE_PATH", c.Cookie.Path, "does not cover MEDIA_PATH "+c.MediaPath+": the browser would not send the cookies with media requests")
 			}
 			c.Scopes = []Scope{{Name: DefaultScope, Path: tmpl, CookiePath: c.Cookie.Path, TTL: c.Cookie.TTL}}

@@ -1,0 +1,395 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseOrigin(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://app.example.com":      "https://app.example.com",
+		"HTTPS://App.Example.COM/":     "https://app.example.com",
+		"https://app.example.com:443":  "https://app.example.com",
+		"http://localhost:80":          "http://localhost",
+		"https://app.example.com:8443": "https://app.example.com:8443",
+		"http://127.0.0.1:5173":        "http://127.0.0.1:5173",
+		"http://[::1]:3000":            "http://[::1]:3000",
+	} {
+		o, err := ParseOrigin(in)
+		if err != nil || o.String() != want {
+			t.Errorf("ParseOrigin(%q) = %q, %v; want %q", in, o, err, want)
+		}
+	}
+	for in, rule := range map[string]string{
+		"":                             "scheme://host",
+		"app.example.com":              "scheme://host",
+		"*":                            "scheme://host",
+		"null":                         "scheme://host",
+		"ftp://app.example.com":        "scheme must be https or http",
+		"https://app.example.com/x":    "without a path",
+		"https://app.example.com?x=1":  "without a path, query",
+		"https://app.example.com/#top": "fragment",
+		"https://user@app.example.com": "userinfo",
+		"https://app.example.com:0":    "port",
+		"https://app.example.com:http": "scheme://host",
+		"https://app_1.example.com":    "valid DNS name",
+		"https://[fe80::1%25eth0]":     "zone",
+	} {
+		if o, err := ParseOrigin(in); err == nil || !strings.Contains(err.Error(), rule) {
+			t.Errorf("ParseOrigin(%q) = %q, %v; want an error containing %q", in, o, err, rule)
+		}
+	}
+}
+
+// topoEnv is a valid production environment for the cross-subdomain
+// topology: app.example.test, api.example.test, cdn.example.test.
+func topoEnv(overrides map[string]string) map[string]string {
+	e := env(false, map[string]string{
+		"CLOUDFRONT_DOMAIN":    "cdn.example.test",
+		"COOKIE_DOMAIN":        "example.test",
+		"CORS_ALLOWED_ORIGINS": "https://app.example.test",
+	})
+	for k, v := range overrides {
+		if v == unset {
+			delete(e, k)
+		} else {
+			e[k] = v
+		}
+	}
+	return e
+}
+
+const (
+	appOrigin = "https://app.example.test"
+	apiOrigin = "https://api.example.test"
+)
+
+// want is a finding a report must hold: Message contains msg.
+type want struct {
+	area Area
+	sev  Severity
+	name string
+	msg  string
+}
+
+func (w want) String() string { return fmt.Sprintf("%s %s %s ~%q", w.area, w.sev, w.name, w.msg) }
+
+func holds(r Report, w want) bool {
+	return slices.ContainsFunc(r.Findings, func(f Finding) bool {
+		return f.Area == w.area && f.Severity == w.sev && f.Var == w.name && strings.Contains(f.Message, w.msg)
+	})
+}
+
+func TestCheckTopology(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		dev      bool
+		env      map[string]string
+		app, api string // api "" = the app's origin
+		problems int
+		want     []want
+		not      []want // findings that must be absent
+	}{
+		{
+			name: "cross-subdomain, all well", env: topoEnv(nil), app: appOrigin, api: apiOrigin,
+			want: []want{
+				{AreaStore, OK, "COOKIE_DOMAIN", "api.example.test may set cookies for example.test"},
+				{AreaStore, OK, "COOKIE_SECURE", "is https"},
+				{AreaStore, OK, "", "same site (example.test)"},
+				{AreaSend, OK, "COOKIE_DOMAIN", "cdn.example.test is under example.test"},
+				{AreaSend, OK, "COOKIE_PATH", "Path=/ are sent with every request for MEDIA_PATH /media/{sub}/*"},
+				{AreaSend, OK, "", "same site"},
+				{AreaCORS, OK, "CORS_ALLOWED_ORIGINS", "Access-Control-Allow-Origin: https://app.example.test"},
+				{AreaCORS, Note, "", `credentials: "include"`},
+				{AreaCORS, Note, "", "response headers policy"},
+			},
+		},
+		{
+			name: "same origin, all well", env: topoEnv(map[string]string{"CLOUDFRONT_DOMAIN": "app.example.test", "COOKIE_DOMAIN": unset, "CORS_ALLOWED_ORIGINS": unset}),
+			app: appOrigin,
+			want: []want{
+				{AreaStore, OK, "COOKIE_DOMAIN", "host-only cookies, stored for the API host app.example.test"},
+				{AreaSend, OK, "COOKIE_DOMAIN", "serves both the API and CloudFront"},
+				{AreaCORS, OK, "", "no CORS is involved, and CORS_ALLOWED_ORIGINS can stay empty"},
+				{AreaCORS, OK, "", "media is on the app's own origin"},
+			},
+			not: []want{{AreaCORS, Note, "", "response headers policy"}},
+		},
+		{
+			name: "dev defaults on localhost", dev: true, env: map[string]string{}, app: "http://localhost:8080",
+			want: []want{
+				{AreaStore, OK, "COOKIE_SECURE", "browsers let localhost set Secure cookies"},
+				{AreaSend, OK, "COOKIE_DOMAIN", "go back to localhost"},
+				{AreaSend, OK, "", "same site (localhost)"},
+			},
+		},
+		{
+			name: "cookie path /auth never reaches media", env: topoEnv(map[string]string{"COOKIE_PATH": "/auth"}), app: appOrigin, api: apiOrigin,
+			problems: 1,
+			want:     []want{{AreaSend, Problem, "COOKIE_PATH", "Path=/auth are sent only with requests under /auth, never with media requests for MEDIA_PATH /media/{sub}/*"}},
+		},
+		{
+			name: "empty cookie path becomes /auth", env: topoEnv(map[string]string{"COOKIE_PATH": ""}), app: appOrigin, api: apiOrigin,
+			problems: 2,
+			want: []want{
+				{AreaStore, Problem, "COOKIE_PATH", "default path of /auth/media-cookies, which is /auth"},
+				{AreaSend, Problem, "COOKIE_PATH", "no Path (so /auth, the default path of /auth/media-cookies) are sent only with requests under /auth"},
+			},
+		},
+		{
+			name: "cookie domain the API host cannot set", env: topoEnv(map[string]string{"COOKIE_DOMAIN": "other.test", "CLOUDFRONT_DOMAIN": "cdn.other.test"}),
+			app: appOrigin, api: apiOrigin, problems: 2,
+			want: []want{
+				{AreaStore, Problem, "COOKIE_DOMAIN", "the API host api.example.test is neither other.test nor under it: the browser rejects the Set-Cookie"},
+				{AreaSend, OK, "COOKIE_DOMAIN", "cdn.other.test is under other.test"},
+				// and CloudFront is now another site than the app
+				{AreaSend, Problem, "COOKIE_SAMESITE", "different sites"},
+				{AreaCORS, Note, "", "https://cdn.other.test"},
+			},
+		},
+		{
+			name: "cloudfront outside the cookie domain", env: topoEnv(map[string]string{"CLOUDFRONT_DOMAIN": "media.example.net"}),
+			app: appOrigin, api: apiOrigin, problems: 2,
+			want: []want{
+				{AreaStore, OK, "COOKIE_DOMAIN", "may set cookies"},
+				{AreaSend, Problem, "COOKIE_DOMAIN", "CloudFront's host media.example.net (CLOUDFRONT_DOMAIN) is neither example.test nor under it: the browser never sends the cookies there"},
+				{AreaSend, Problem, "COOKIE_DOMAIN", "share no parent domain"},
+				{AreaSend, Problem, "COOKIE_SAMESITE", "SameSite=Lax"},
+			},
+		},
+		{
+			name: "host-only cookies across subdomains", env: topoEnv(map[string]string{"COOKIE_DOMAIN": unset}),
+			app: appOrigin, api: apiOrigin, problems: 1,
+			want: []want{{AreaSend, Problem, "COOKIE_DOMAIN", "unset: host-only cookies go back only to the API host api.example.test, never to CloudFront's host cdn.example.test, which answers 403 MissingKey; set COOKIE_DOMAIN=example.test"}},
+		},
+		{
+			name: "samesite none without secure", env: topoEnv(map[string]string{"COOKIE_SAMESITE": "none", "COOKIE_SECURE": "false"}),
+			app: appOrigin, api: apiOrigin, problems: 1,
+			want: []want{
+				{AreaStore, Problem, "COOKIE_SAMESITE", "with COOKIE_SECURE=false: the browser rejects the Set-Cookie"},
+				{AreaStore, Note, "COOKIE_SECURE", "plain http"},
+			},
+		},
+		{
+			name: "cors wildcard", env: topoEnv(map[string]string{"CORS_ALLOWED_ORIGINS": "*"}), app: appOrigin, api: apiOrigin, problems: 1,
+			want: []want{{AreaCORS, Problem, "CORS_ALLOWED_ORIGINS", "never *: browsers refuse \"Access-Control-Allow-Origin: *\" on a request with credentials"}},
+			not:  []want{{AreaCORS, Problem, "CORS_ALLOWED_ORIGINS", "does not list"}},
+		},
+		{
+			name: "cors wildcard in the same-origin topology", env: topoEnv(map[string]string{"CLOUDFRONT_DOMAIN": "app.example.test", "CORS_ALLOWED_ORIGINS": "*"}),
+			app: appOrigin, problems: 1,
+			want: []want{{AreaCORS, Problem, "CORS_ALLOWED_ORIGINS", "needs no CORS: unset it"}},
+		},
+		{
+			name: "app origin not in cors", env: topoEnv(map[string]string{"CORS_ALLOWED_ORIGINS": "https://admin.example.test"}),
+			app: appOrigin, api: apiOrigin, problems: 1,
+			want: []want{{AreaCORS, Problem, "CORS_ALLOWED_ORIGINS", "does not list the app's origin https://app.example.test: the browser blocks the SPA's credentialed fetch to https://api.example.test/auth/media-cookies"}},
+		},
+		{
+			name: "cors unset across subdomains", env: topoEnv(map[string]string{"CORS_ALLOWED_ORIGINS": unset}),
+			app: appOrigin, api: apiOrigin, problems: 1,
+			want: []want{{AreaCORS, Problem, "CORS_ALLOWED_ORIGINS", "unset, so it does not list the app's origin"}},
+		},
+		{
+			name: "cors origin with another port", env: topoEnv(map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.test:8443"}),
+			app: appOrigin, api: apiOrigin, problems: 1,
+			want: []want{{AreaCORS, Problem, "CORS_ALLOWED_ORIGINS", "(https://app.example.test:8443 is listed, but an origin is its scheme, host and port"}},
+		},
+		{
+			name: "cors with a port, app with that port", env: topoEnv(map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.test:8443"}),
+			app: "https://app.example.test:8443", api: apiOrigin,
+		},
+		{
+			name: "secure cookies from a plain http api", dev: true,
+			env: map[string]string{"CLOUDFRONT_DOMAIN": "https://cdn.example.test", "COOKIE_DOMAIN": "example.test", "CORS_ALLOWED_ORIGINS": "http://app.example.test"},
+			app: "http://app.example.test", api: "http://api.example.test", problems: 2,
+			want: []want{
+				{AreaStore, Problem, "COOKIE_SECURE", "the API origin http://api.example.test is plain http: the browser rejects a Secure Set-Cookie"},
+				// http app, https CloudFront: schemeful same-site says cross-site
+				{AreaSend, Problem, "COOKIE_SAMESITE", "different sites"},
+			},
+		},
+		{
+			name: "secure cookies to a plain http cdn", dev: true,
+			env: map[string]string{"CLOUDFRONT_DOMAIN": "http://cdn.example.test:8081", "COOKIE_DOMAIN": "example.test", "CORS_ALLOWED_ORIGINS": "https://app.example.test"},
+			app: appOrigin, api: apiOrigin, problems: 2,
+			want: []want{
+				{AreaSend, Problem, "COOKIE_SECURE", "never sends Secure cookies over http"},
+				{AreaSend, Problem, "COOKIE_SAMESITE", "different sites"},
+			},
+		},
+		{
+			name: "app on another site, samesite lax", env: topoEnv(map[string]string{"CORS_ALLOWED_ORIGINS": "https://www.shop.test"}),
+			app: "https://www.shop.test", api: apiOrigin, problems: 2,
+			want: []want{
+				{AreaStore, Problem, "COOKIE_SAMESITE", "the browser rejects a SameSite=Lax Set-Cookie on a cross-site fetch answer"},
+				{AreaSend, Problem, "COOKIE_SAMESITE", "does not send SameSite=Lax cookies with the page's <img>, <video> or fetch requests"},
+			},
+		},
+		{
+			name: "app on another site, samesite none", env: topoEnv(map[string]string{"CORS_ALLOWED_ORIGINS": "https://www.shop.test", "COOKIE_SAMESITE": "none"}),
+			app: "https://www.shop.test", api: apiOrigin,
+			want: []want{
+				{AreaStore, Note, "COOKIE_SAMESITE", "third-party cookies"},
+				{AreaSend, Note, "COOKIE_SAMESITE", "third-party cookies"},
+			},
+		},
+		{
+			name: "cloudfront under a public suffix is its own site", env: topoEnv(map[string]string{"CLOUDFRONT_DOMAIN": "d111111abcdef8.cloudfront.net", "COOKIE_DOMAIN": unset}),
+			app: appOrigin, api: apiOrigin, problems: 2,
+			want: []want{
+				{AreaSend, Problem, "COOKIE_DOMAIN", "share no parent domain: route /auth/* through the distribution"},
+				{AreaSend, Problem, "COOKIE_SAMESITE", "different sites"},
+			},
+		},
+		{
+			name: "configuration errors are findings, and the rest is still checked",
+			env:  topoEnv(map[string]string{"COOKIE_TTL": "5", "AUTH_MODE": "dev", "COOKIE_SECURE": "maybe"}), app: appOrigin, api: apiOrigin,
+			problems: 3,
+			want: []want{
+				{AreaConfig, Problem, "COOKIE_TTL", `must be a duration such as "10m"`},
+				{AreaConfig, Problem, "AUTH_MODE", "only available with --dev"},
+				{AreaStore, Problem, "COOKIE_SECURE", "must be true or false"},
+				{AreaStore, OK, "COOKIE_DOMAIN", "may set cookies"},
+				{AreaSend, OK, "COOKIE_PATH", "Path=/"},
+			},
+			not: []want{{AreaStore, OK, "COOKIE_SECURE", ""}},
+		},
+		{
+			name: "a public suffix cookie domain is reported once", env: topoEnv(map[string]string{"COOKIE_DOMAIN": "test"}),
+			app: appOrigin, api: apiOrigin, problems: 1,
+			want: []want{{AreaStore, Problem, "COOKIE_DOMAIN", "is a public suffix; browsers refuse cookies for it"}},
+			not:  []want{{AreaSend, OK, "COOKIE_DOMAIN", ""}, {AreaStore, OK, "COOKIE_DOMAIN", ""}},
+		},
+		{
+			name: "no cloudfront domain: no send checks", env: topoEnv(map[string]string{"CLOUDFRONT_DOMAIN": unset}),
+			app: appOrigin, api: apiOrigin, problems: 1,
+			want: []want{
+				{AreaSend, Problem, "CLOUDFRONT_DOMAIN", "required"},
+				{AreaStore, OK, "COOKIE_DOMAIN", "may set cookies"},
+			},
+			not: []want{{AreaSend, OK, "COOKIE_DOMAIN", ""}},
+		},
+		{
+			name: "an invalid media path skips the path check", env: topoEnv(map[string]string{"MEDIA_PATH": "media/{sub}"}),
+			app: appOrigin, api: apiOrigin, problems: 1,
+			want: []want{{AreaSend, Problem, "MEDIA_PATH", ""}},
+			not:  []want{{AreaSend, OK, "COOKIE_PATH", ""}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			top := Topology{App: mustOrigin(t, tt.app)}
+			if tt.api != "" {
+				top.API = mustOrigin(t, tt.api)
+			}
+			r := CheckTopology(lookup(tt.env), tt.dev, top)
+			for _, w := range tt.want {
+				if !holds(r, w) {
+					t.Errorf("no finding %s", w)
+				}
+			}
+			for _, w := range tt.not {
+				if holds(r, w) {
+					t.Errorf("unexpected finding %s", w)
+				}
+			}
+			if got := r.Problems(); got != tt.problems {
+				t.Errorf("%d problems, want %d", got, tt.problems)
+			}
+			if t.Failed() {
+				for _, f := range r.Findings {
+					t.Logf("%s %s %s=%q: %s", f.Area, f.Severity, f.Var, f.Value, f.Message)
+				}
+			}
+		})
+	}
+}
+
+func mustOrigin(t *testing.T, s string) Origin {
+	t.Helper()
+	o, err := ParseOrigin(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// TestCheckTopologyReport checks what the report says besides findings, and
+// that findings come in area order.
+func TestCheckTopologyReport(t *testing.T) {
+	t.Parallel()
+	r := CheckTopology(lookup(topoEnv(map[string]string{"COOKIE_TTL": "5", "COOKIE_SAMESITE": "strict"})), false,
+		Topology{App: mustOrigin(t, appOrigin)})
+	if r.API != r.App || r.App.String() != appOrigin {
+		t.Errorf("App %s, API %s: the API defaults to the app's origin", r.App, r.API)
+	}
+	if r.CloudFront.String() != "https://cdn.example.test" {
+		t.Errorf("CloudFront %s", r.CloudFront)
+	}
+	if want := "Domain=example.test; Path=/; Secure; HttpOnly; SameSite=Strict"; r.SetCookie != want {
+		t.Errorf("SetCookie %q, want %q", r.SetCookie, want)
+	}
+	if !slices.IsSortedFunc(r.Findings, func(a, b Finding) int { return int(a.Area) - int(b.Area) }) {
+		t.Error("findings are not in area order")
+	}
+	if r.Findings[len(r.Findings)-1].Area != AreaConfig {
+		t.Error("the COOKIE_TTL error is not last, in the config area")
+	}
+
+	bad := CheckTopology(lookup(topoEnv(map[string]string{"COOKIE_DOMAIN": "com", "COOKIE_SECURE": "x", "COOKIE_SAMESITE": "lenient", "COOKIE_PATH": "media"})), false,
+		Topology{App: mustOrigin(t, appOrigin)})
+	if want := "Domain=?; Path=?; Secure=?; HttpOnly; SameSite=?"; bad.SetCookie != want {
+		t.Errorf("SetCookie %q, want %q", bad.SetCookie, want)
+	}
+}
+
+// TestCheckTopologyLoadStillRefuses checks that the browser rules Load
+// leaves to CheckTopology in topology mode are still Load's otherwise.
+func TestCheckTopologyLoadStillRefuses(t *testing.T) {
+	t.Parallel()
+	for name, overrides := range map[string]map[string]string{
+		"COOKIE_DOMAIN":   {"COOKIE_DOMAIN": "example.org"},
+		"COOKIE_PATH":     {"COOKIE_PATH": "/auth"},
+		"COOKIE_SAMESITE": {"COOKIE_SAMESITE": "none", "COOKIE_SECURE": "false"},
+	} {
+		_, err := Load(lookup(env(false, overrides)), false)
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("Load with %v = %v, want a %s problem", overrides, err, name)
+		}
+	}
+	if _, err := Load(lookup(env(false, map[string]string{"COOKIE_PATH": ""})), false); err == nil {
+		t.Error("Load accepts an empty COOKIE_PATH")
+	}
+}
+
+func TestCheckTopologyNeverShowsTheKey(t *testing.T) {
+	t.Parallel()
+	keyFile := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(keyFile, []byte(testPEM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []map[string]string{
+		{"CLOUDFRONT_PRIVATE_KEY_SECRET": unset, "CLOUDFRONT_PRIVATE_KEY": strings.ReplaceAll(testPEM, "\n", `\n`), "COOKIE_TTL": "1s"},
+		{"CLOUDFRONT_PRIVATE_KEY_SECRET": unset, "CLOUDFRONT_PRIVATE_KEY": "c2VjcmV0LWtleS1ieXRlcy1kby1ub3QtbG9n"},
+		{"CLOUDFRONT_PRIVATE_KEY_SECRET": testPEM},
+		{"CLOUDFRONT_PRIVATE_KEY_FILE": keyFile, "CLOUDFRONT_PRIVATE_KEY": testPEM},
+	} {
+		r := CheckTopology(lookup(topoEnv(e)), false, Topology{App: mustOrigin(t, appOrigin)})
+		if r.Problems() == 0 {
+			t.Errorf("%v: no problem found", e)
+		}
+		for _, f := range r.Findings {
+			if strings.Contains(f.Value+f.Message, "c2VjcmV0") || strings.Contains(f.Value+f.Message, "BEGIN PRIVATE KEY") {
+				t.Errorf("finding shows the key: %s=%q: %s", f.Var, f.Value, f.Message)
+			}
+		}
+	}
+}
