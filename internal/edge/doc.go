@@ -6,7 +6,8 @@
 // "Restrict viewer access" and a trusted key group does. [NewCDN] wraps it in
 // an emulated distribution that serves files from an fs.FS the way an S3
 // origin behind it would, for `server --dev` and for end-to-end tests.
-// [SampleMedia] is a tiny embedded media tree for it.
+// [SampleMedia] is a tiny embedded media tree for it. [ParsePublicKeyPEM]
+// reads a key group's public keys, as `server verify` takes them.
 //
 // # The check, in CloudFront's order
 //

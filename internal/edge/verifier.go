@@ -241,12 +241,12 @@ func (v *Verifier) check(r *http.Request, cs cookieSet, now time.Time) Decision 
 	}
 	// Epoch seconds, as the policy states them.
 	if now.Unix() >= p.DateLessThan.Unix() {
-		return denyKey(CodeAccessDenied, "policy expired: DateLessThan %s is not after now %s",
-			p.DateLessThan.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		return denyKey(CodeAccessDenied, "policy expired at %s (DateLessThan), %s before now %s",
+			p.DateLessThan.Format(time.RFC3339), seconds(now.Unix()-p.DateLessThan.Unix()), now.UTC().Format(time.RFC3339))
 	}
 	if !p.DateGreaterThan.IsZero() && now.Unix() <= p.DateGreaterThan.Unix() {
-		return denyKey(CodeAccessDenied, "policy not yet valid: DateGreaterThan %s is not before now %s",
-			p.DateGreaterThan.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		return denyKey(CodeAccessDenied, "policy not yet valid: valid only after %s (DateGreaterThan), %s after now %s",
+			p.DateGreaterThan.Format(time.RFC3339), seconds(p.DateGreaterThan.Unix()-now.Unix()), now.UTC().Format(time.RFC3339))
 	}
 	if p.SourceIP.IsValid() {
 		ip, ok := remoteIP(r)
@@ -264,6 +264,9 @@ func (v *Verifier) check(r *http.Request, cs cookieSet, now time.Time) Decision 
 			keyID, hash, p.DateLessThan.Format(time.RFC3339)),
 	}
 }
+
+// seconds renders a whole number of seconds as a duration, "3m12s".
+func seconds(n int64) string { return (time.Duration(n) * time.Second).String() }
 
 func keyType(pub crypto.PublicKey) string {
 	if _, ok := pub.(*ecdsa.PublicKey); ok {
