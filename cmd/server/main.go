@@ -2,7 +2,13 @@
 // signed cookies.
 //
 //	server [--dev] [serve]     run the API (default)
+//	server [--dev] check --app-origin ORIGIN [--api-origin ORIGIN]
+//	                           explain whether the browser will store the cookies,
+//	                           send them to CloudFront, and pass CORS
 //	server healthcheck         probe /healthz, for the container HEALTHCHECK
+//
+// check exits 0 when all is well, 1 when it finds a problem, and 2 for a
+// usage error.
 //
 // Configuration comes from the environment; see the README.
 package main
@@ -49,7 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 	fs.SetOutput(stderr)
 	dev := fs.Bool("dev", false, "development mode: ephemeral key, X-Dev-User identity, local defaults")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [--dev] [serve|healthcheck]\n", args[0])
+		fmt.Fprintf(stderr, "usage: %s [--dev] [serve|check|healthcheck] [flags]\n", args[0])
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args[1:]); err != nil {
@@ -62,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 	switch cmd {
 	case "", "serve":
 		return serve(ctx, *dev, getenv, stdout)
+	case "check":
+		return check(fs.Args()[1:], *dev, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, getenv)
 	}
