@@ -5,10 +5,13 @@
 //	server [--dev] check --app-origin ORIGIN [--api-origin ORIGIN]
 //	                           explain whether the browser will store the cookies,
 //	                           send them to CloudFront, and pass CORS
+//	server verify --url URL (--cookie HEADER | --policy P --signature S --key-pair-id ID)
+//	              --public-key ID=FILE...
+//	                           say whether CloudFront would accept the cookies, and why not
 //	server healthcheck         probe /healthz, for the container HEALTHCHECK
 //
-// check exits 0 when all is well, 1 when it finds a problem, and 2 for a
-// usage error.
+// check and verify exit 0 when all is well, 1 when they find a problem or
+// CloudFront would deny, and 2 for a usage error.
 //
 // Configuration comes from the environment; see the README.
 package main
@@ -55,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 	fs.SetOutput(stderr)
 	dev := fs.Bool("dev", false, "development mode: ephemeral key, X-Dev-User identity, local defaults")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [--dev] [serve|check|healthcheck] [flags]\n", args[0])
+		fmt.Fprintf(stderr, "usage: %s [--dev] [serve|check|verify|healthcheck] [flags]\n", args[0])
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args[1:]); err != nil {
@@ -70,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 		return serve(ctx, *dev, getenv, stdout)
 	case "check":
 		return check(fs.Args()[1:], *dev, getenv, stdout, stderr)
+	case "verify":
+		return verify(ctx, fs.Args()[1:], os.Stdin, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, getenv)
 	}
