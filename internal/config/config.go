@@ -1,7 +1,9 @@
 // Package config reads cfcookies' environment once into typed values and validates it
 // as a whole: Load reports every problem at once, each naming the variable, its value
 // (never a secret) and the rule it broke. Cross-field rules (COOKIE_DOMAIN must cover
-// CLOUDFRONT_DOMAIN, SameSite=None needs Secure, ...) live here too.
+// CLOUDFRONT_DOMAIN, SameSite=None needs Secure, ...) live here too, and CheckTopology
+// judges them again with the app's and the API's origins in view: will the browser store
+// the cookies, send them to CloudFront, and pass CORS.
 package config
 
 import (
