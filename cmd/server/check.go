@@ -32,12 +32,12 @@ func check(args []string, dev bool, getenv func(string) (string, bool), stdout, 
 	}
 	app, err := config.ParseOrigin(*appFlag)
 	if err != nil {
-		return fmt.Errorf("%w: check: --app-origin %q %v", errUsage, *appFlag, err)
+		return fmt.Errorf("%w: check: --app-origin %q %w", errUsage, *appFlag, err)
 	}
 	api := app
 	if *apiFlag != "" {
 		if api, err = config.ParseOrigin(*apiFlag); err != nil {
-			return fmt.Errorf("%w: check: --api-origin %q %v", errUsage, *apiFlag, err)
+			return fmt.Errorf("%w: check: --api-origin %q %w", errUsage, *apiFlag, err)
 		}
 	}
 
@@ -130,7 +130,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
+		return fmt.Errorf("%w: %s: %w", errUsage, fs.Name(), err)
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()

@@ -132,6 +132,7 @@ const (
 	AreaConfig             // other configuration errors: serve would refuse to start
 )
 
+// String names the area: "store", "send", "cors" or "config".
 func (a Area) String() string {
 	switch a {
 	case AreaStore:
@@ -154,6 +155,7 @@ const (
 	Problem                 // the browser will not do what the service needs
 )
 
+// String names the severity: "ok", "note" or "problem".
 func (s Severity) String() string {
 	switch s {
 	case OK:
@@ -508,10 +510,9 @@ func (tc *topologyCheck) cors() {
 			`the SPA must call %s%s with fetch(..., {credentials: "include"}): without it the browser neither sends nor stores cookies on a cross-origin call`, api, issuePath)
 	}
 
-	cdn := tc.cdn
-	switch {
-	case cdn == (Origin{}):
-	case cdn == app:
+	switch cdn := tc.cdn; cdn {
+	case Origin{}:
+	case app:
 		tc.add(AreaCORS, OK, "", "", "media is on the app's own origin %s: no CORS is involved", app)
 	default:
 		tc.add(AreaCORS, Note, "", "",
