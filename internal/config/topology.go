@@ -511,7 +511,7 @@ func (tc *topologyCheck) cors() {
 	}
 
 	switch cdn := tc.cdn; cdn {
-	case Origin{}:
+	case Origin{}: // CLOUDFRONT_DOMAIN is reported as a configuration error
 	case app:
 		tc.add(AreaCORS, OK, "", "", "media is on the app's own origin %s: no CORS is involved", app)
 	default:
