@@ -84,7 +84,11 @@ type Signer struct {
 // New returns a Signer for the public key registered in CloudFront under
 // keyPairID (the key group's public key ID, such as "K2JCJMDEHXQW5F") and
 // the matching private key. key may be any crypto.Signer whose public key is
-// RSA 2048 or ECDSA P-256, such as a key held in an HSM or KMS.
+// RSA 2048 or ECDSA P-256, such as a key held in an HSM or KMS: its Sign
+// method is called with the policy's digest and the hash (crypto.SHA1 or
+// crypto.SHA256), and must return a PKCS#1 v1.5 signature for RSA or an
+// ASN.1 DER one for ECDSA, as crypto.Signer requires. AWS KMS signs RSA only
+// over SHA-256: use HashAlgorithm SHA256 with a KMS RSA key.
 func New(keyPairID string, key crypto.Signer, opts Options) (*Signer, error) {
 	if err := checkKeyPairID(keyPairID); err != nil {
 		return nil, err
