@@ -57,19 +57,30 @@ type Config struct {
 type CloudFront struct {
 	Scheme        string // "https"; "http" only with dev
 	Host          string // lower-case host, with ":port" only with dev, e.g. "media.example.com"
-	KeyPairID     string // CLOUDFRONT_KEY_PAIR_ID
+	KeyPairID     string // CLOUDFRONT_KEY_PAIR_ID; may be "" with a Secrets Manager key, whose JSON form names its own
 	HashAlgorithm string // CLOUDFRONT_HASH_ALGORITHM: "", "SHA1" or "SHA256"; "" = by key type
 }
 
 // BaseURL is the distribution's origin, e.g. "https://media.example.com".
 func (c CloudFront) BaseURL() string { return c.Scheme + "://" + c.Host }
 
-// Key says where the private key comes from. At most one field is set; none only with dev.
+// Key says where the private key comes from. At most one of PEM, File and SecretID
+// is set; none only with dev.
 type Key struct {
 	PEM      Secret // CLOUDFRONT_PRIVATE_KEY, with literal `\n` turned into newlines
 	File     string // CLOUDFRONT_PRIVATE_KEY_FILE
 	SecretID string // CLOUDFRONT_PRIVATE_KEY_SECRET: Secrets Manager id or ARN (not secret itself)
+	// RefreshInterval is KEY_REFRESH_INTERVAL: how often File or SecretID is read
+	// again, default 5m; 0 for an inline or ephemeral key, which is never re-read.
+	RefreshInterval time.Duration
 }
+
+// Bounds of KEY_REFRESH_INTERVAL.
+const (
+	DefaultKeyRefreshInterval = 5 * time.Minute
+	minKeyRefreshInterval     = 10 * time.Second
+	maxKeyRefreshInterval     = 24 * time.Hour
+)
 
 // Ephemeral reports that no key source is configured (only possible with dev): the
 // server should generate a throwaway key.
@@ -305,6 +316,8 @@ func (l *loader) key(c *Config) {
 		l.fail("CLOUDFRONT_PRIVATE_KEY", "", "no key source: set one of CLOUDFRONT_PRIVATE_KEY, CLOUDFRONT_PRIVATE_KEY_FILE or CLOUDFRONT_PRIVATE_KEY_SECRET")
 	}
 
+	l.keyRefresh(c)
+
 	id, set := l.get("CLOUDFRONT_KEY_PAIR_ID")
 	switch {
 	case set:
@@ -315,10 +328,38 @@ func (l *loader) key(c *Config) {
 		}
 	case l.dev && len(sources) == 0:
 		c.CloudFront.KeyPairID = DevKeyPairID
+	case c.Key.SecretID != "" && len(sources) == 1:
+		// A JSON secret names its key pair id; a PEM one without it fails
+		// when the secret is read, with a message saying so.
 	case len(sources) > 0:
 		l.fail("CLOUDFRONT_KEY_PAIR_ID", "", "required with a configured key: the ID CloudFront gave its public key")
 	default:
 		l.fail("CLOUDFRONT_KEY_PAIR_ID", "", "required: the ID CloudFront gave the public key in the trusted key group")
+	}
+}
+
+// keyRefresh reads KEY_REFRESH_INTERVAL, which only a key that can change uses.
+func (l *loader) keyRefresh(c *Config) {
+	v, set := l.get("KEY_REFRESH_INTERVAL")
+	refreshed := c.Key.File != "" || c.Key.SecretID != ""
+	if !refreshed {
+		if set {
+			l.fail("KEY_REFRESH_INTERVAL", v, "only applies to CLOUDFRONT_PRIVATE_KEY_FILE and CLOUDFRONT_PRIVATE_KEY_SECRET: an inline or ephemeral key is never re-read; unset it")
+		}
+		return
+	}
+	c.Key.RefreshInterval = DefaultKeyRefreshInterval
+	if !set {
+		return
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		l.fail("KEY_REFRESH_INTERVAL", v, `must be a duration such as "5m" or "1h"`)
+	case d < minKeyRefreshInterval || d > maxKeyRefreshInterval:
+		l.fail("KEY_REFRESH_INTERVAL", v, "must be between 10s and 24h")
+	default:
+		c.Key.RefreshInterval = d
 	}
 }
 
@@ -534,6 +575,7 @@ func (c *Config) MarshalZerologObject(e *zerolog.Event) {
 		Str("key_source", c.Key.Source()).
 		Str("key_file", c.Key.File).
 		Str("key_secret_id", c.Key.SecretID).
+		Str("key_refresh_interval", refreshInterval(c.Key.RefreshInterval)).
 		Str("cookie_domain", c.Cookie.Domain).
 		Str("cookie_path", c.Cookie.Path).
 		Str("cookie_samesite", sameSiteName(c.Cookie.SameSite)).
@@ -552,6 +594,14 @@ func (c *Config) MarshalZerologObject(e *zerolog.Event) {
 		Strs("trusted_proxies", proxies).
 		Str("log_level", c.LogLevel.String()).
 		Str("log_format", c.LogFormat)
+}
+
+// refreshInterval names 0 "never" in the log.
+func refreshInterval(d time.Duration) string {
+	if d == 0 {
+		return "never"
+	}
+	return d.String()
 }
 
 func sameSiteName(s http.SameSite) string {

@@ -187,7 +187,17 @@ func TestLoadAccepts(t *testing.T) {
 		{"dev: own key pair id without key", true, map[string]string{"CLOUDFRONT_KEY_PAIR_ID": "KMINE"},
 			func(c *Config) (any, any) { return c.CloudFront.KeyPairID, "KMINE" }},
 		{"key file", false, map[string]string{"CLOUDFRONT_PRIVATE_KEY_SECRET": unset, "CLOUDFRONT_PRIVATE_KEY_FILE": keyFile},
-			func(c *Config) (any, any) { return c.Key, Key{File: keyFile} }},
+			func(c *Config) (any, any) { return c.Key, Key{File: keyFile, RefreshInterval: 5 * time.Minute} }},
+		{"key file refreshed every 30s", false, map[string]string{"CLOUDFRONT_PRIVATE_KEY_SECRET": unset, "CLOUDFRONT_PRIVATE_KEY_FILE": keyFile, "KEY_REFRESH_INTERVAL": "30s"},
+			func(c *Config) (any, any) { return c.Key.RefreshInterval, 30 * time.Second }},
+		{"secret refreshed every 5m by default", false, nil,
+			func(c *Config) (any, any) { return c.Key.RefreshInterval, 5 * time.Minute }},
+		{"secret refresh bounds", false, map[string]string{"KEY_REFRESH_INTERVAL": "24h"},
+			func(c *Config) (any, any) { return c.Key.RefreshInterval, 24 * time.Hour }},
+		{"inline key is never refreshed", false, map[string]string{"CLOUDFRONT_PRIVATE_KEY_SECRET": unset, "CLOUDFRONT_PRIVATE_KEY": testPEM},
+			func(c *Config) (any, any) { return c.Key.RefreshInterval, time.Duration(0) }},
+		{"secret without key pair id: the JSON secret names it", false, map[string]string{"CLOUDFRONT_KEY_PAIR_ID": unset},
+			func(c *Config) (any, any) { return []any{c.Key.Source(), c.CloudFront.KeyPairID}, []any{"secret", ""} }},
 		{"inline key with real newlines", false, map[string]string{"CLOUDFRONT_PRIVATE_KEY_SECRET": unset, "CLOUDFRONT_PRIVATE_KEY": testPEM + "\n"},
 			func(c *Config) (any, any) { return []any{c.Key.PEM.Reveal(), c.Key.Source()}, []any{testPEM, "env"} }},
 		{"secret id", false, nil,
@@ -256,6 +266,10 @@ func TestLoadAccepts(t *testing.T) {
 func TestLoadRejects(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(keyFile, []byte(testPEM), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	long := strings.Repeat("a", 64)
 	tests := []struct {
 		name     string
@@ -290,7 +304,8 @@ func TestLoadRejects(t *testing.T) {
 		{"cloudfront domain too long", false, map[string]string{"CLOUDFRONT_DOMAIN": strings.Repeat("abcdefghi.", 25) + "example.com"}, "CLOUDFRONT_DOMAIN", "valid DNS name"},
 		{"cloudfront domain trailing dot", false, map[string]string{"CLOUDFRONT_DOMAIN": "media.example.com."}, "CLOUDFRONT_DOMAIN", "valid DNS name"},
 
-		{"key pair id missing", false, map[string]string{"CLOUDFRONT_KEY_PAIR_ID": unset}, "CLOUDFRONT_KEY_PAIR_ID", "required"},
+		{"key pair id missing", false, map[string]string{"CLOUDFRONT_KEY_PAIR_ID": unset, "CLOUDFRONT_PRIVATE_KEY_SECRET": unset, "CLOUDFRONT_PRIVATE_KEY": testPEM}, "CLOUDFRONT_KEY_PAIR_ID", "required"},
+		{"key pair id missing with a file", false, map[string]string{"CLOUDFRONT_KEY_PAIR_ID": unset, "CLOUDFRONT_PRIVATE_KEY_SECRET": unset, "CLOUDFRONT_PRIVATE_KEY_FILE": keyFile}, "CLOUDFRONT_KEY_PAIR_ID", "required"},
 		{"key pair id punctuation", false, map[string]string{"CLOUDFRONT_KEY_PAIR_ID": "K2JC-JMDE"}, "CLOUDFRONT_KEY_PAIR_ID", "letters and digits"},
 		{"key pair id too long", false, map[string]string{"CLOUDFRONT_KEY_PAIR_ID": strings.Repeat("K", 129)}, "CLOUDFRONT_KEY_PAIR_ID", "1 to 128"},
 		{"dev: key pair id required with a key", true, map[string]string{"CLOUDFRONT_PRIVATE_KEY": testPEM}, "CLOUDFRONT_KEY_PAIR_ID", "required with a configured key"},
@@ -301,6 +316,12 @@ func TestLoadRejects(t *testing.T) {
 		{"key file missing", false, map[string]string{"CLOUDFRONT_PRIVATE_KEY_SECRET": unset, "CLOUDFRONT_PRIVATE_KEY_FILE": filepath.Join(dir, "nope.pem")}, "CLOUDFRONT_PRIVATE_KEY_FILE", "cannot be read: no such file"},
 		{"key file is a directory", false, map[string]string{"CLOUDFRONT_PRIVATE_KEY_SECRET": unset, "CLOUDFRONT_PRIVATE_KEY_FILE": dir}, "CLOUDFRONT_PRIVATE_KEY_FILE", "must be a regular file, not a directory"},
 		{"key secret holds the key", false, map[string]string{"CLOUDFRONT_PRIVATE_KEY_SECRET": testPEM}, "CLOUDFRONT_PRIVATE_KEY_SECRET", "not the key itself"},
+		{"key refresh not a duration", false, map[string]string{"KEY_REFRESH_INTERVAL": "300"}, "KEY_REFRESH_INTERVAL", `must be a duration such as "5m"`},
+		{"key refresh too short", false, map[string]string{"KEY_REFRESH_INTERVAL": "5s"}, "KEY_REFRESH_INTERVAL", "between 10s and 24h"},
+		{"key refresh too long", false, map[string]string{"KEY_REFRESH_INTERVAL": "48h"}, "KEY_REFRESH_INTERVAL", "between 10s and 24h"},
+		{"key refresh negative", false, map[string]string{"KEY_REFRESH_INTERVAL": "-1m"}, "KEY_REFRESH_INTERVAL", "between 10s and 24h"},
+		{"key refresh with an inline key", false, map[string]string{"CLOUDFRONT_PRIVATE_KEY_SECRET": unset, "CLOUDFRONT_PRIVATE_KEY": testPEM, "KEY_REFRESH_INTERVAL": "1m"}, "KEY_REFRESH_INTERVAL", "never re-read"},
+		{"dev: key refresh with an ephemeral key", true, map[string]string{"KEY_REFRESH_INTERVAL": "1m"}, "KEY_REFRESH_INTERVAL", "never re-read"},
 
 		{"hash algorithm unknown", false, map[string]string{"CLOUDFRONT_HASH_ALGORITHM": "SHA512"}, "CLOUDFRONT_HASH_ALGORITHM", "must be SHA1 or SHA256"},
 
@@ -517,6 +538,7 @@ func TestMarshalZerologObject(t *testing.T) {
 		"cloudfront_url":       "https://media.example.com",
 		"key_source":           "secret",
 		"key_secret_id":        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cfcookies-key",
+		"key_refresh_interval": "5m0s",
 		"cookie_samesite":      "strict",
 		"cookie_ttl":           "10m0s",
 		"auth_mode":            "oidc",
