@@ -6,6 +6,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -80,6 +82,9 @@ func parseBlock(block *pem.Block) (crypto.Signer, error) {
 	case "PRIVATE KEY":
 		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 		if err != nil {
+			if alg := pkcs8Algorithm(block.Bytes); alg != "" {
+				return nil, fmt.Errorf("%w: found a PKCS#8 %s key", ErrUnsupportedKey, alg)
+			}
 			return nil, fmt.Errorf("%w: PKCS#8 key of an unknown algorithm (%w)", ErrUnsupportedKey, err)
 		}
 		s, ok := k.(crypto.Signer)
@@ -96,6 +101,33 @@ func parseBlock(block *pem.Block) (crypto.Signer, error) {
 	default:
 		return nil, fmt.Errorf("%w: found a PEM block of type %q", ErrUnsupportedKey, strings.ToValidUTF8(block.Type, "?"))
 	}
+}
+
+// Algorithms of PKCS#8 keys the standard library does not parse.
+var (
+	oidDSA   = asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 1}
+	oidECDSA = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+)
+
+// pkcs8Algorithm names the algorithm of a PKCS#8 key x509 could not
+// parse, when it is one worth naming: "DSA", or "ECDSA" on a curve other
+// than P-224/256/384/521 (such as secp256k1).
+func pkcs8Algorithm(der []byte) string {
+	var k struct {
+		Version    int
+		Algorithm  pkix.AlgorithmIdentifier
+		PrivateKey []byte
+	}
+	if _, err := asn1.Unmarshal(der, &k); err != nil {
+		return ""
+	}
+	switch {
+	case k.Algorithm.Algorithm.Equal(oidDSA):
+		return "DSA"
+	case k.Algorithm.Algorithm.Equal(oidECDSA):
+		return "ECDSA (on an unsupported curve)"
+	}
+	return ""
 }
 
 // CheckPublicKey reports whether CloudFront would accept pub in a key group:
