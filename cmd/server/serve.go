@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	stdlog "log"
+	"maps"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -36,13 +38,17 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 	}
 	logger.Info().Object("config", cfg).Msg("configuration")
 
-	store, info, err := keys.Load(cfg.CloudFront, cfg.Key)
+	// A secret that cannot be read yet leaves the store not ready; Run
+	// keeps trying while the server answers /readyz with 503.
+	store, err := keys.Open(ctx, cfg.CloudFront, cfg.Key, keys.Options{Logger: logger})
 	if err != nil {
 		return err
 	}
-	logger.Info().Str("key_source", info.Source).Str("key_pair_id", info.KeyPairID).
-		Str("hash_algorithm", string(info.HashAlgorithm)).Str("public_key_sha256", info.Fingerprint).
-		Str("public_key_pem", info.PublicKeyPEM).Msg("signing key loaded")
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() { store.Run(ctx) })
 
 	authn, err := newAuthenticator(ctx, cfg)
 	if err != nil {
@@ -81,18 +87,60 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 var _ handlers.CookieIssuer = (*keys.Store)(nil)
 
 // devCDN is the emulated CloudFront of --dev: it checks the cookies exactly
-// as CloudFront would, with the key loaded at startup, and serves sample
-// media under /media/dev/ and /media/alice/.
+// as CloudFront would and serves sample media under /media/dev/ and
+// /media/alice/. Like a key group during a rotation, it trusts every key
+// the store has loaded since startup.
 func devCDN(cfg *config.Config, store *keys.Store, logger zerolog.Logger) (http.Handler, error) {
-	v, err := edge.NewVerifier(map[string]crypto.PublicKey{cfg.CloudFront.KeyPairID: store.Signer().Public()}, edge.VerifierOptions{})
+	c := &rotatingCDN{
+		store: store,
+		opts: edge.CDNOptions{
+			CORSAllowedOrigins: append([]string{"http://localhost:8080", "http://127.0.0.1:8080"}, cfg.CORSAllowedOrigins...),
+			Logger:             logger.With().Str("server", "cdn").Logger(),
+		},
+		trusted: map[string]crypto.PublicKey{},
+	}
+	if _, err := c.current(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// rotatingCDN rebuilds the emulated CloudFront when the store's key changes.
+type rotatingCDN struct {
+	store *keys.Store
+	opts  edge.CDNOptions
+
+	mu      sync.Mutex
+	signer  *signer.Signer // the key cdn was last built for
+	trusted map[string]crypto.PublicKey
+	cdn     http.Handler
+}
+
+func (c *rotatingCDN) current() (http.Handler, error) {
+	sg := c.store.Signer()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sg == nil || sg == c.signer {
+		return c.cdn, nil
+	}
+	c.trusted[sg.KeyPairID()] = sg.Public()
+	v, err := edge.NewVerifier(maps.Clone(c.trusted), edge.VerifierOptions{})
 	if err != nil {
 		return nil, err
 	}
-	return edge.NewCDN(edge.CDNOptions{
-		Verifier:           v,
-		CORSAllowedOrigins: append([]string{"http://localhost:8080", "http://127.0.0.1:8080"}, cfg.CORSAllowedOrigins...),
-		Logger:             logger.With().Str("server", "cdn").Logger(),
-	}), nil
+	opts := c.opts
+	opts.Verifier = v
+	c.signer, c.cdn = sg, edge.NewCDN(opts)
+	return c.cdn, nil
+}
+
+func (c *rotatingCDN) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, err := c.current()
+	if err != nil || h == nil {
+		http.Error(w, "no signing key loaded yet", http.StatusServiceUnavailable)
+		return
+	}
+	h.ServeHTTP(w, r)
 }
 
 // scopes turns configured scopes into the handlers' form: a caller is

@@ -1,9 +1,18 @@
 // Package keys loads the CloudFront private key from where operators keep
-// it and hands the current signer to the handlers.
+// it (inline PEM, a file, AWS Secrets Manager), reads the file and the
+// secret again as they change, and hands the current signer to the
+// handlers.
+//
+// A key that cannot be used never replaces a good one, and a failed refresh
+// keeps the key in use. A new key pair id and key take effect together, for
+// requests that start after the swap; a request already signing finishes
+// with the key it took.
 package keys
 
 import (
+	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -11,8 +20,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
+	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/cfcookies/cfcookies/internal/config"
 	"github.com/cfcookies/cfcookies/signer"
@@ -21,107 +33,362 @@ import (
 // ErrNoKey is returned by Store.Sign while no usable key is loaded.
 var ErrNoKey = errors.New("keys: no signing key loaded")
 
-// Store holds the current signer. Swapping it is atomic: a request that
-// already took the old signer finishes with it. Safe for concurrent use.
-type Store struct {
-	current atomic.Pointer[signer.Signer]
-}
+// Before the first key loads, Run retries from firstRetry, doubling up to
+// maxFirstRetry (or the refresh interval, when shorter).
+const (
+	firstRetry    = time.Second
+	maxFirstRetry = 30 * time.Second
+)
 
-// Sign signs g with the current key.
-func (s *Store) Sign(g signer.Grant) (signer.Signed, error) {
-	sg := s.current.Load()
-	if sg == nil {
-		return signer.Signed{}, ErrNoKey
-	}
-	return sg.Sign(g)
-}
+// readTimeout bounds one read of a source, the SDK's retries included.
+const readTimeout = 30 * time.Second
 
-// Ready reports whether a usable key has been loaded.
-func (s *Store) Ready() bool { return s.current.Load() != nil }
-
-// Signer returns the current signer, or nil.
-func (s *Store) Signer() *signer.Signer { return s.current.Load() }
-
-// Set makes sg the signer for new requests.
-func (s *Store) Set(sg *signer.Signer) { s.current.Store(sg) }
-
-// Info describes a loaded key for the startup log: nothing in it is secret.
+// Info describes a loaded key: nothing in it is secret.
 type Info struct {
 	Source        string // env, file, secret or ephemeral
 	KeyPairID     string
 	HashAlgorithm signer.HashAlgorithm
-	PublicKeyPEM  string
+	KeyType       string // "RSA 2048" or "ECDSA P-256"
+	PublicKeyPEM  string // PKIX "PUBLIC KEY" PEM, as CloudFront takes it
 	Fingerprint   string // hex SHA-256 of the public key's DER (SubjectPublicKeyInfo)
+	LoadedAt      time.Time
 }
 
-// Load reads the configured key, or makes an ephemeral RSA-2048 key when
-// none is configured (only possible with --dev), and returns a Store holding
-// its signer.
-func Load(cf config.CloudFront, k config.Key) (*Store, Info, error) {
-	key, err := loadKey(k)
-	if err != nil {
-		return nil, Info{}, err
-	}
+// Status is what health checks and metrics need to know about the key:
+// nothing in it is secret.
+type Status struct {
+	Ready bool // a usable key has been loaded
+	Key   Info // the key new requests sign with; zero until Ready
+	// Rotations counts the keys that replaced another since startup.
+	Rotations int
+	// LastAttempt is when the source was last read (at startup or on
+	// refresh); LastSuccess when a read last gave a usable key, new or
+	// unchanged. Both stay zero for an inline or ephemeral key after
+	// startup, which is never read again.
+	LastAttempt time.Time
+	LastSuccess time.Time
+	// LastError is the error of the last attempt, nil when it succeeded.
+	// It names the source and never holds key material.
+	LastError error
+	// ConsecutiveFailures counts the failed attempts since the last success.
+	ConsecutiveFailures int
+}
+
+// Options are the Store's optional dependencies.
+type Options struct {
+	// Logger receives a line for each key loaded or rotated and each failed
+	// refresh. The zero Logger writes nothing.
+	Logger zerolog.Logger
+	// Secrets reads CLOUDFRONT_PRIVATE_KEY_SECRET. Nil means a client from
+	// NewSecretsClient (the AWS SDK's default configuration).
+	Secrets SecretsClient
+	// Now is the clock of Info and Status times. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Store holds the current signer. It is safe for concurrent use.
+type Store struct {
+	current atomic.Pointer[loaded]
+
+	src       source // nil for an ephemeral key
+	keyPairID string // CLOUDFRONT_KEY_PAIR_ID, used when the material names none
+	hash      signer.HashAlgorithm
+	interval  time.Duration // 0: never read again
+	log       zerolog.Logger
+	now       func() time.Time
+	retry     time.Duration // first retry delay before a key has loaded
+
+	refreshMu sync.Mutex // one read of the source at a time
+	digest    [32]byte   // SHA-256 of the material of the current key; guarded by refreshMu
+
+	mu     sync.Mutex // guards status
+	status Status
+}
+
+// loaded is one usable key and what it is.
+type loaded struct {
+	signer *signer.Signer
+	info   Info
+}
+
+// Open loads the configured key and returns the Store that holds it; with
+// no key configured (only possible with --dev) it makes an ephemeral
+// RSA-2048 key.
+//
+// An inline or file key that cannot be used fails Open, and so does a
+// secret that cannot be read or used for a reason retrying will not fix:
+// access denied, no region, a key CloudFront would refuse. When Secrets
+// Manager is unreachable, throttles, fails or does not have the secret yet,
+// Open logs the error and returns a Store that is not ready: Run keeps
+// trying, and the Store becomes ready when the key loads.
+func Open(ctx context.Context, cf config.CloudFront, k config.Key, opts Options) (*Store, error) {
 	hash, err := signer.ParseHashAlgorithm(cf.HashAlgorithm)
 	if err != nil {
-		return nil, Info{}, fmt.Errorf("keys: CLOUDFRONT_HASH_ALGORITHM: %w", err)
+		return nil, fmt.Errorf("keys: CLOUDFRONT_HASH_ALGORITHM: %w", err)
 	}
-	sg, err := signer.New(cf.KeyPairID, key, signer.Options{HashAlgorithm: hash})
-	if err != nil {
-		return nil, Info{}, fmt.Errorf("keys: %s key: %w", k.Source(), err)
+	s := &Store{
+		keyPairID: cf.KeyPairID,
+		hash:      hash,
+		interval:  k.RefreshInterval,
+		log:       opts.Logger,
+		now:       opts.Now,
+		retry:     firstRetry,
 	}
-	info, err := describe(k.Source(), sg, key)
-	if err != nil {
-		return nil, Info{}, err
+	if s.now == nil {
+		s.now = time.Now
 	}
-	s := &Store{}
-	s.Set(sg)
-	return s, info, nil
-}
-
-func loadKey(k config.Key) (crypto.Signer, error) {
 	switch {
 	case k.SecretID != "":
-		return nil, errors.New("keys: CLOUDFRONT_PRIVATE_KEY_SECRET: Secrets Manager is not supported by this version yet; use CLOUDFRONT_PRIVATE_KEY or CLOUDFRONT_PRIVATE_KEY_FILE")
+		client := opts.Secrets
+		if client == nil {
+			if client, err = NewSecretsClient(ctx, k.SecretID); err != nil {
+				return nil, err
+			}
+		}
+		s.src = secretSource{client: client, id: k.SecretID}
 	case k.File != "":
-		b, err := os.ReadFile(k.File)
-		if err != nil {
-			return nil, fmt.Errorf("keys: CLOUDFRONT_PRIVATE_KEY_FILE: %w", err)
-		}
-		key, err := signer.ParsePrivateKeyPEM(b, signer.KeyOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("keys: CLOUDFRONT_PRIVATE_KEY_FILE %s: %w", k.File, err)
-		}
-		return key, nil
+		s.src = fileSource(k.File)
 	case k.PEM != "":
-		key, err := signer.ParsePrivateKeyPEM([]byte(k.PEM.Reveal()), signer.KeyOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("keys: CLOUDFRONT_PRIVATE_KEY: %w", err)
+		s.src = inlineSource(k.PEM)
+		s.interval = 0
+	default:
+		if err := s.ephemeral(); err != nil {
+			return nil, err
 		}
-		return key, nil
+		return s, nil
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, fmt.Errorf("keys: generate ephemeral key: %w", err)
+	if err := s.attempt(ctx); err != nil {
+		if k.SecretID == "" || isPermanent(err) {
+			return nil, err
+		}
+		s.log.Error().Err(err).Str("key_source", s.src.kind()).
+			Msg("no signing key loaded yet; /readyz answers 503 until one loads; retrying")
 	}
-	return key, nil
+	return s, nil
 }
 
-func describe(source string, sg *signer.Signer, key crypto.Signer) (Info, error) {
+// ephemeral installs a fresh RSA-2048 key.
+func (s *Store) ephemeral() error {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return fmt.Errorf("keys: generate ephemeral key: %w", err)
+	}
+	k, err := s.newLoaded("ephemeral", s.keyPairID, key)
+	if err != nil {
+		return err
+	}
+	s.install(k)
+	return nil
+}
+
+// Sign signs g with the current key. A rotation during the call does not
+// affect it: it finishes with the key it started with.
+func (s *Store) Sign(g signer.Grant) (signer.Signed, error) {
+	k := s.current.Load()
+	if k == nil {
+		return signer.Signed{}, ErrNoKey
+	}
+	return k.signer.Sign(g)
+}
+
+// Ready reports whether a usable key has been loaded. Once true it stays
+// true: a failed refresh keeps the key in use.
+func (s *Store) Ready() bool { return s.current.Load() != nil }
+
+// Signer returns the current signer, or nil before a key has loaded. A
+// caller that signs several grants with it signs them all with one key.
+func (s *Store) Signer() *signer.Signer {
+	if k := s.current.Load(); k != nil {
+		return k.signer
+	}
+	return nil
+}
+
+// Status returns the key in use and the outcome of the last refresh.
+func (s *Store) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.status
+	if k := s.current.Load(); k != nil {
+		st.Ready, st.Key = true, k.info
+	}
+	return st
+}
+
+// Run reads a key file or secret again every refresh interval until ctx is
+// done. Until a first key has loaded it retries sooner, backing off from 1s
+// to 30s. It returns at once for an inline or ephemeral key.
+func (s *Store) Run(ctx context.Context) {
+	if s.src == nil || s.interval == 0 {
+		return
+	}
+	delay := s.retry
+	for {
+		wait := s.interval
+		if !s.Ready() {
+			wait = delay
+			delay = min(delay*2, maxFirstRetry, s.interval)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		_ = s.Refresh(ctx) // logged
+	}
+}
+
+// Refresh reads the source once. A usable key that differs from the
+// current one replaces it; anything else leaves the current key in place.
+// A failure is logged (a warning while a key is in use) and kept for
+// Status.
+func (s *Store) Refresh(ctx context.Context) error {
+	if s.src == nil {
+		return nil
+	}
+	err := s.attempt(ctx)
+	if err == nil || ctx.Err() != nil {
+		return err // shutting down
+	}
+	if cur := s.current.Load(); cur != nil {
+		s.log.Warn().Err(err).Str("key_source", s.src.kind()).Str("key_pair_id", cur.info.KeyPairID).
+			Msg("key refresh failed; still signing with the current key")
+	} else {
+		s.log.Error().Err(err).Str("key_source", s.src.kind()).
+			Msg("no signing key loaded yet; /readyz answers 503 until one loads; retrying")
+	}
+	return err
+}
+
+// attempt reads the source once, installs its key if it changed, and
+// records the outcome for Status.
+func (s *Store) attempt(ctx context.Context) error {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	rctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	err := s.load(rctx)
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.status.LastAttempt = now
+	if err == nil {
+		s.status.LastSuccess, s.status.LastError, s.status.ConsecutiveFailures = now, nil, 0
+	} else {
+		s.status.LastError = err
+		s.status.ConsecutiveFailures++
+	}
+	return err
+}
+
+// load reads the source and, when its material changed, installs its key.
+func (s *Store) load(ctx context.Context) error {
+	raw, err := s.src.read(ctx)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(raw)
+	cur := s.current.Load()
+	if cur != nil && sum == s.digest {
+		return nil
+	}
+	id, pemBytes, err := decodeMaterial(raw, s.src.jsonAllowed())
+	if err != nil {
+		return permanent(fmt.Errorf("keys: %s: %w", s.src, err))
+	}
+	if id == "" {
+		id = s.keyPairID
+	} else if s.keyPairID != "" && id != s.keyPairID {
+		s.log.Warn().Str("key_source", s.src.kind()).Str("key_pair_id", id).Str("ignored_key_pair_id", s.keyPairID).
+			Msg("the key material names its key pair id; CLOUDFRONT_KEY_PAIR_ID is ignored (unset it)")
+	}
+	if id == "" {
+		return permanent(fmt.Errorf(`keys: %s: the key is PEM text, which names no key pair id: set CLOUDFRONT_KEY_PAIR_ID, or store JSON {"keyPairId": ..., "privateKey": ...}`, s.src))
+	}
+	key, err := signer.ParsePrivateKeyPEM(pemBytes, signer.KeyOptions{})
+	if err != nil {
+		return permanent(fmt.Errorf("keys: %s: %w", s.src, err))
+	}
+	k, err := s.newLoaded(s.src.kind(), id, key)
+	if err != nil {
+		return permanent(fmt.Errorf("keys: %s: %w", s.src, err))
+	}
+	if cur != nil && k.info.KeyPairID == cur.info.KeyPairID && k.info.Fingerprint != cur.info.Fingerprint {
+		return permanent(fmt.Errorf("keys: %s: the key changed but its key pair id %s did not; CloudFront binds an id to one public key and would refuse every cookie: give the new key its new id (the JSON form carries both), or restart with the new CLOUDFRONT_KEY_PAIR_ID",
+			s.src, k.info.KeyPairID))
+	}
+	s.digest = sum
+	if cur != nil && k.info.KeyPairID == cur.info.KeyPairID {
+		return nil // the same key written differently
+	}
+	s.install(k)
+	return nil
+}
+
+// newLoaded makes a signer for key and describes it.
+func (s *Store) newLoaded(source, keyPairID string, key crypto.Signer) (*loaded, error) {
+	sg, err := signer.New(keyPairID, key, signer.Options{HashAlgorithm: s.hash})
+	if err != nil {
+		return nil, err
+	}
 	pub, err := signer.PublicKeyPEM(key)
 	if err != nil {
-		return Info{}, err
+		return nil, err
 	}
 	der, err := x509.MarshalPKIXPublicKey(key.Public())
 	if err != nil {
-		return Info{}, fmt.Errorf("keys: %w", err)
+		return nil, fmt.Errorf("keys: %w", err)
 	}
 	sum := sha256.Sum256(der)
-	return Info{
+	return &loaded{signer: sg, info: Info{
 		Source:        source,
 		KeyPairID:     sg.KeyPairID(),
 		HashAlgorithm: sg.HashAlgorithm(),
+		KeyType:       keyType(key.Public()),
 		PublicKeyPEM:  string(pub),
 		Fingerprint:   hex.EncodeToString(sum[:]),
-	}, nil
+	}}, nil
+}
+
+func keyType(pub crypto.PublicKey) string {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA %d", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	}
+	return fmt.Sprintf("%T", pub)
+}
+
+// install makes k the key of new requests and logs it.
+func (s *Store) install(k *loaded) {
+	k.info.LoadedAt = s.now()
+	old := s.current.Swap(k)
+	e := s.log.Info()
+	msg := "signing key loaded"
+	if old != nil {
+		s.mu.Lock()
+		s.status.Rotations++
+		s.mu.Unlock()
+		e = e.Str("old_key_pair_id", old.info.KeyPairID).Str("old_public_key_sha256", old.info.Fingerprint)
+		msg = "signing key rotated"
+	}
+	e.Str("key_source", k.info.Source).Str("key_pair_id", k.info.KeyPairID).Str("key_type", k.info.KeyType).
+		Str("hash_algorithm", string(k.info.HashAlgorithm)).Str("public_key_sha256", k.info.Fingerprint).
+		Str("public_key_pem", k.info.PublicKeyPEM).Msg(msg)
+}
+
+// permanentError marks a failure retrying will not fix without an operator:
+// access refused, or key material that cannot be used.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+func permanent(err error) error { return permanentError{err} }
+
+func isPermanent(err error) bool {
+	_, ok := errors.AsType[permanentError](err)
+	return ok
 }

@@ -1,0 +1,106 @@
+package keys
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/cfcookies/cfcookies/internal/config"
+)
+
+// A source reads key material from where the operator keeps it. Its errors
+// and its String name the source and never hold key material.
+type source interface {
+	read(ctx context.Context) ([]byte, error)
+	kind() string      // "env", "file" or "secret", as logged in key_source
+	jsonAllowed() bool // the material may be the JSON form
+	String() string    // e.g. `CLOUDFRONT_PRIVATE_KEY_FILE "/run/secrets/key.pem"`
+}
+
+// inlineSource is CLOUDFRONT_PRIVATE_KEY: PEM text, never read again.
+type inlineSource config.Secret
+
+func (s inlineSource) read(context.Context) ([]byte, error) {
+	return []byte(config.Secret(s).Reveal()), nil
+}
+func (inlineSource) kind() string      { return "env" }
+func (inlineSource) jsonAllowed() bool { return false }
+func (inlineSource) String() string    { return "CLOUDFRONT_PRIVATE_KEY" }
+
+// fileSource is CLOUDFRONT_PRIVATE_KEY_FILE. The file is read whole each
+// time and compared by content, so a mounted secret replaced by a symlink
+// swap (Kubernetes) or a rename is picked up like one rewritten in place.
+type fileSource string
+
+func (f fileSource) read(context.Context) ([]byte, error) {
+	b, err := os.ReadFile(string(f))
+	if err != nil {
+		if pe, ok := errors.AsType[*os.PathError](err); ok {
+			err = pe.Err // the path is in String
+		}
+		return nil, fmt.Errorf("keys: %s: %w", f, err)
+	}
+	return b, nil
+}
+func (fileSource) kind() string      { return "file" }
+func (fileSource) jsonAllowed() bool { return true }
+func (f fileSource) String() string  { return fmt.Sprintf("CLOUDFRONT_PRIVATE_KEY_FILE %q", string(f)) }
+
+// keyJSON is the JSON form of key material, so that a secret rotates the
+// key pair id and the key together.
+type keyJSON struct {
+	KeyPairID  *string `json:"keyPairId"`
+	PrivateKey *string `json:"privateKey"`
+}
+
+// decodeMaterial returns the key pair id ("" when the material is PEM
+// text, which names none) and the PEM of the key. Material is PEM text or,
+// where jsonOK, the JSON object {"keyPairId": ..., "privateKey": ...}. Its
+// errors never quote the material.
+func decodeMaterial(raw []byte, jsonOK bool) (keyPairID string, pemBytes []byte, err error) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 {
+		return "", nil, errors.New("is empty")
+	}
+	if trimmed[0] != '{' || !jsonOK {
+		return "", trimmed, pemHint(trimmed)
+	}
+	var k keyJSON
+	if err := json.Unmarshal(trimmed, &k); err != nil {
+		return "", nil, jsonError(err)
+	}
+	switch {
+	case k.KeyPairID == nil || strings.TrimSpace(*k.KeyPairID) == "":
+		return "", nil, errors.New(`JSON has no "keyPairId": want {"keyPairId": "K...", "privateKey": "-----BEGIN ..."}`)
+	case k.PrivateKey == nil || strings.TrimSpace(*k.PrivateKey) == "":
+		return "", nil, errors.New(`JSON has no "privateKey": want {"keyPairId": "K...", "privateKey": "-----BEGIN ..."}`)
+	}
+	// A PEM pasted with its newlines escaped twice arrives with literal \n.
+	pemText := strings.TrimSpace(strings.ReplaceAll(*k.PrivateKey, `\n`, "\n"))
+	return strings.TrimSpace(*k.KeyPairID), []byte(pemText), pemHint([]byte(pemText))
+}
+
+// pemHint explains PEM text that lost its line breaks, which no PEM parser
+// reads: a common accident when a key is pasted into a form field.
+func pemHint(pemText []byte) error {
+	if bytes.Contains(pemText, []byte("-----BEGIN")) && !bytes.ContainsAny(pemText, "\r\n") {
+		return errors.New(`the PEM has no line breaks: store it with its newlines (written \n inside JSON)`)
+	}
+	return nil
+}
+
+// jsonError describes a JSON decoding error by position and field only:
+// encoding/json's own messages may quote the text.
+func jsonError(err error) error {
+	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return fmt.Errorf("is not valid JSON (error at byte %d)", se.Offset)
+	}
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
+		return fmt.Errorf("JSON %q must be a string", te.Field)
+	}
+	return errors.New(`is not a JSON object {"keyPairId": ..., "privateKey": ...}`)
+}
