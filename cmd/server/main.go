@@ -8,6 +8,8 @@
 //	server verify --url URL (--cookie HEADER | --policy P --signature S --key-pair-id ID)
 //	              --public-key ID=FILE...
 //	                           say whether CloudFront would accept the cookies, and why not
+//	server keygen --type rsa|ecdsa --out FILE
+//	                           write a new private key (0600, never over a file), print its public key
 //	server healthcheck         probe /healthz, for the container HEALTHCHECK
 //
 // check and verify exit 0 when all is well, 1 when they find a problem or
@@ -58,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 	fs.SetOutput(stderr)
 	dev := fs.Bool("dev", false, "development mode: ephemeral key, X-Dev-User identity, local defaults")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [--dev] [serve|check|verify|healthcheck] [flags]\n", args[0])
+		fmt.Fprintf(stderr, "usage: %s [--dev] [serve|check|verify|keygen|healthcheck] [flags]\n", args[0])
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args[1:]); err != nil {
@@ -77,6 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 		return verify(ctx, fs.Args()[1:], os.Stdin, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, getenv)
+	case "keygen":
+		return keygen(fs.Args()[1:], stdout, stderr)
 	}
 	fs.Usage()
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
