@@ -26,6 +26,25 @@ type CookieIssuer interface {
 
 var _ CookieIssuer = (*signer.Signer)(nil)
 
+// rotatingIssuer is a CookieIssuer whose key can change between calls, such
+// as the key store: Signer returns the signer of the moment, or nil.
+type rotatingIssuer interface {
+	CookieIssuer
+	Signer() *signer.Signer
+}
+
+// pin returns the issuer for one request: a rotating issuer's current
+// signer, so that every scope of the answer is signed with one key even if
+// the key rotates meanwhile.
+func pin(issuer CookieIssuer) CookieIssuer {
+	if r, ok := issuer.(rotatingIssuer); ok {
+		if sg := r.Signer(); sg != nil {
+			return sg
+		}
+	}
+	return issuer
+}
+
 // Scope is a named grant template: which path pattern, under which cookie
 // Path, for how long, and who may have it.
 type Scope struct {
@@ -87,6 +106,7 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, opts Opti
 			return
 		}
 
+		issuer := pin(issuer)
 		now := opts.Now()
 		var resp response
 		var cookies []*http.Cookie

@@ -139,3 +139,40 @@ func TestBindClientIP(t *testing.T) {
 		})
 	}
 }
+
+// rotatingMidRequest is a key store whose key rotates between the start of
+// a request and its signing: Signer gives the key of the moment the request
+// started, Sign the key installed since.
+type rotatingMidRequest struct {
+	before, after *signer.Signer
+}
+
+func (r rotatingMidRequest) Signer() *signer.Signer { return r.before }
+
+func (r rotatingMidRequest) Sign(g signer.Grant) (signer.Signed, error) { return r.after.Sign(g) }
+
+// TestScopesSignedWithOneKey rotates the key during a request for two
+// scopes: every cookie of the answer carries the key it started with.
+func TestScopesSignedWithOneKey(t *testing.T) {
+	t.Parallel()
+	f := scopesFixture(t, nil)
+	after, err := signer.New("KAFTER", testKey, signer.Options{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.handler = NewServer(zerologFor(f.logs), f.opts, rotatingMidRequest{before: f.signer, after: after}, premiumAuth{},
+		func() bool { return true }, NewMetrics())
+	w := f.do("POST", "/auth/media-cookies", "", "X-Dev-User", "p-ann")
+	if w.Code != 200 {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	var ids []string
+	for _, c := range w.Result().Cookies() {
+		if c.Name == signer.CookieKeyPairID {
+			ids = append(ids, c.Value)
+		}
+	}
+	if len(ids) != 2 || ids[0] != f.signer.KeyPairID() || ids[1] != f.signer.KeyPairID() {
+		t.Errorf("key pair ids %q, want both %s", ids, f.signer.KeyPairID())
+	}
+}
