@@ -43,11 +43,16 @@ var badKeys = []struct {
 // readKey returns a PEM file of signer/testdata.
 func readKey(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "signer", "testdata", name))
+	s, err := readKeyFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	return s
+}
+
+func readKeyFile(name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "signer", "testdata", name))
+	return string(b), err
 }
 
 // jsonKey is the JSON form of key material.
