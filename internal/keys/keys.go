@@ -48,23 +48,24 @@ type Info struct {
 	Source        string // env, file, secret or ephemeral
 	KeyPairID     string
 	HashAlgorithm signer.HashAlgorithm
-	KeyType       string // "RSA 2048" or "ECDSA P-256"
-	PublicKeyPEM  string // PKIX "PUBLIC KEY" PEM, as CloudFront takes it
-	Fingerprint   string // hex SHA-256 of the public key's DER (SubjectPublicKeyInfo)
-	LoadedAt      time.Time
+	KeyType       string    // "RSA 2048" or "ECDSA P-256"
+	PublicKeyPEM  string    // PKIX "PUBLIC KEY" PEM, as CloudFront takes it
+	Fingerprint   string    // hex SHA-256 of the public key's DER (SubjectPublicKeyInfo)
+	LoadedAt      time.Time // when new requests started signing with this key
 }
 
 // Status is what health checks and metrics need to know about the key:
 // nothing in it is secret.
 type Status struct {
-	Ready bool // a usable key has been loaded
-	Key   Info // the key new requests sign with; zero until Ready
+	Source string // env, file, secret or ephemeral: where keys come from
+	Ready  bool   // a usable key has been loaded
+	Key    Info   // the key new requests sign with; zero until Ready
 	// Rotations counts the keys that replaced another since startup.
 	Rotations int
 	// LastAttempt is when the source was last read (at startup or on
 	// refresh); LastSuccess when a read last gave a usable key, new or
-	// unchanged. Both stay zero for an inline or ephemeral key after
-	// startup, which is never read again.
+	// unchanged. An inline key is read at startup only; an ephemeral key
+	// is never read, and both stay zero.
 	LastAttempt time.Time
 	LastSuccess time.Time
 	// LastError is the error of the last attempt, nil when it succeeded.
@@ -209,6 +210,10 @@ func (s *Store) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.status
+	st.Source = "ephemeral"
+	if s.src != nil {
+		st.Source = s.src.kind()
+	}
 	if k := s.current.Load(); k != nil {
 		st.Ready, st.Key = true, k.info
 	}

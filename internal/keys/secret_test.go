@@ -232,7 +232,7 @@ func TestSecretsManagerOpen(t *testing.T) {
 				}
 			default:
 				st := store.Status()
-				if store.Ready() || st.Ready || st.ConsecutiveFailures != 1 || !strings.Contains(fmt.Sprint(st.LastError), tt.wantLog) {
+				if store.Ready() || st.Ready || st.Source != "secret" || st.ConsecutiveFailures != 1 || !strings.Contains(fmt.Sprint(st.LastError), tt.wantLog) {
 					t.Errorf("status %+v", st)
 				}
 				lines := logs.lines("no signing key loaded yet; /readyz answers 503 until one loads; retrying")
