@@ -3,19 +3,23 @@
 package main
 
 // The soak test runs the real binary under load for a minute, breaks what it
-// depends on mid-run, then stops it with SIGTERM, and prints every figure.
+// depends on mid-run (the OIDC issuer's key set hangs; Secrets Manager
+// answers 500s, then hangs, then comes back with a rotated key), then stops
+// it with SIGTERM, and prints every figure.
 // It is slow by design: `make soak` runs it (CI does, through make check),
 // `go test ./...` does not. SOAK_DURATION shortens the sustained phase.
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +31,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cfcookies/cfcookies/signer"
 )
 
 // loadStats counts what a load phase sent and got.
@@ -125,14 +131,53 @@ func TestSoak(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	is := newTestIssuer(t)
+	// The key comes from a Secrets Manager endpoint on loopback, read by the
+	// real AWS SDK client every KEY_REFRESH_INTERVAL.
+	sm := &secretsManager{}
+	sm.answer(200, secretValue(t, "K2JCJMDEHXQW5F", "keys/rsa2048-pkcs8.pem"))
+	var smMode atomic.Value // "", "500" or "hang"
+	smStop := make(chan struct{})
+	smSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch smMode.Load() {
+		case "500":
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, `{"__type":"InternalServiceError","message":"soak"}`)
+			return
+		case "hang":
+			// No answer until the endpoint recovers; then answer as it does.
+			for smMode.Load() == "hang" {
+				select {
+				case <-smStop:
+					return
+				case <-r.Context().Done():
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}
+		sm.ServeHTTP(w, r)
+	}))
+	t.Cleanup(smSrv.Close)
+	t.Cleanup(func() { close(smStop) })
+	awsDir := t.TempDir()
 	logs := &syncBuffer{}
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
 		"LISTEN_ADDR=127.0.0.1:0",
 		"METRICS_ADDR=127.0.0.1:0",
 		"CLOUDFRONT_DOMAIN=media.example.com",
-		"CLOUDFRONT_KEY_PAIR_ID=K2JCJMDEHXQW5F",
-		"CLOUDFRONT_PRIVATE_KEY_FILE=../../signer/testdata/keys/rsa2048-pkcs8.pem",
+		"CLOUDFRONT_PRIVATE_KEY_SECRET="+testSecretARN,
+		"KEY_REFRESH_INTERVAL=10s",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+smSrv.URL,
+		"AWS_ACCESS_KEY_ID=AKIDCFCOOKIESTEST",
+		"AWS_SECRET_ACCESS_KEY=test-secret-access-key",
+		"AWS_SESSION_TOKEN=",
+		"AWS_REGION=eu-west-1",
+		"AWS_PROFILE=",
+		"AWS_CONFIG_FILE="+filepath.Join(awsDir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(awsDir, "credentials"),
+		"AWS_EC2_METADATA_DISABLED=true",
 		"OIDC_ISSUER="+is.srv.URL,
 		"OIDC_AUDIENCE=media-app",
 	)
@@ -158,6 +203,7 @@ func TestSoak(t *testing.T) {
 		Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256},
 	}
 	var next atomic.Int64
+	var lastKeyID atomic.Value // CloudFront-Key-Pair-Id of the latest answer
 	issue := func(c *http.Client, stats *loadStats) {
 		tok := tokens[next.Add(1)%int64(len(tokens))]
 		req, _ := http.NewRequest(http.MethodPost, base+"/auth/media-cookies", nil)
@@ -171,6 +217,11 @@ func TestSoak(t *testing.T) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
 		stats.record(resp.StatusCode, nil, time.Since(start))
+		for _, c := range resp.Cookies() {
+			if c.Name == signer.CookieKeyPairID {
+				lastKeyID.Store(c.Value)
+			}
+		}
 	}
 
 	// Maximum: 32 callers back to back for 5 s.
@@ -191,6 +242,11 @@ func TestSoak(t *testing.T) {
 	maxRate := float64(maxStats.ok) / 5
 	rate := maxRate / 2
 	t.Logf("max phase: %.0f req/s (%s); sustained phase at %.0f req/s for %s", maxRate, maxStats, rate, duration)
+
+	idleBefore, err := readSample(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// Sustained: a fixed rate, whatever the latency (open loop).
 	stats := newLoadStats()
@@ -248,6 +304,26 @@ func TestSoak(t *testing.T) {
 		}
 	}()
 
+	// Secrets Manager fails a quarter of the way in (500s, which the SDK
+	// retries, then no answer at all), then comes back with a new key pair:
+	// issuance goes on with the last good key throughout, and the rotated
+	// key is picked up by the next refresh.
+	keyTimeline := make(chan string, 8)
+	go func() {
+		steps := []struct {
+			at   time.Duration
+			mode string
+		}{{duration / 4, "500"}, {duration * 9 / 20, "hang"}, {duration * 13 / 20, ""}}
+		for _, s := range steps {
+			time.Sleep(time.Until(start.Add(s.at)))
+			if s.mode == "" {
+				sm.answer(200, secretValue(t, "K3ROTATEDSOAK1", "keys/rsa2048-pkcs1.pem"))
+			}
+			smMode.Store(s.mode)
+			keyTimeline <- fmt.Sprintf("%s: Secrets Manager %q, answers carry key %v", s.at.Round(time.Second), s.mode, lastKeyID.Load())
+		}
+	}()
+
 	interval := time.Duration(float64(time.Second) / rate)
 	sem := make(chan struct{}, 512)
 	var lost atomic.Int64 // sends skipped because 512 were already waiting
@@ -274,6 +350,13 @@ sustain:
 	wg.Wait()
 	close(stopSampling)
 	<-sampled
+	finalKeyID, _ := lastKeyID.Load().(string)
+	client.CloseIdleConnections()
+	time.Sleep(time.Second) // closed connections' goroutines exit
+	idleAfter, err := readSample(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// SIGTERM under load: keep sending on fresh connections, signal, and
 	// see every answered request succeed, new connections refused, exit 0.
@@ -317,8 +400,9 @@ sustain:
 		fmt.Sprintf("max rate: %.0f req/s", maxRate),
 		fmt.Sprintf("sustained %s at %.0f req/s: %s; skipped sends %d", duration, rate, stats, lost.Load()),
 		fmt.Sprintf("latency p50 %s, p99 %s, max %s", stats.quantile(0.5), stats.quantile(0.99), stats.quantile(1)),
-		fmt.Sprintf("RSS first 10 s %.1f MB, last 10 s %.1f MB; goroutines first %.0f, last %.0f", first.rss/1e6, last.rss/1e6, first.goroutines, last.goroutines),
+		fmt.Sprintf("RSS first 10 s %.1f MB, last 10 s %.1f MB; goroutines first %.0f, last %.0f; idle before %.0f, idle after %.0f", first.rss/1e6, last.rss/1e6, first.goroutines, last.goroutines, idleBefore.goroutines, idleAfter.goroutines),
 		fmt.Sprintf("unknown kid with the key set hanging: statuses %v in %v", unknownKidStatus, unknownKid),
+		fmt.Sprintf("key source: %s; answers at the end carry key %s", drain(keyTimeline), finalKeyID),
 		fmt.Sprintf("SIGTERM: before %s; overall %s; exit %v after %s; dial after exit: %v", before, termStats, exitErr, exitAfter.Round(time.Millisecond), dialErr != nil),
 	}
 	for _, l := range report {
@@ -335,8 +419,13 @@ sustain:
 	if last.rss > first.rss*1.25+4e6 {
 		t.Errorf("RSS grew from %.1f MB to %.1f MB", first.rss/1e6, last.rss/1e6)
 	}
-	if last.goroutines > first.goroutines+32 {
-		t.Errorf("goroutines grew from %.0f to %.0f", first.goroutines, last.goroutines)
+	// Under load the count follows requests in flight; idle, it must come
+	// back to where it was.
+	if last.goroutines > 2*first.goroutines+64 {
+		t.Errorf("goroutines grew from %.0f to %.0f under the same load", first.goroutines, last.goroutines)
+	}
+	if idleAfter.goroutines > idleBefore.goroutines+5 {
+		t.Errorf("goroutines idle before the load %.0f, idle after %.0f: a leak", idleBefore.goroutines, idleAfter.goroutines)
 	}
 	if len(unknownKid) == 0 {
 		t.Error("no unknown-kid request was sent")
@@ -346,16 +435,29 @@ sustain:
 			t.Errorf("unknown kid %d: status %d after %s, want 401 within 5 s", i, unknownKidStatus[i], took)
 		}
 	}
+	// The rotated key is served 13/20 of the way in; the next refresh, at
+	// most KEY_REFRESH_INTERVAL later, must have picked it up.
+	if duration*7/20 > 15*time.Second && finalKeyID != "K3ROTATEDSOAK1" {
+		t.Errorf("answers at the end carry key %q, want the rotated K3ROTATEDSOAK1", finalKeyID)
+	}
 	if exitErr != nil {
 		t.Errorf("exit after SIGTERM: %v", exitErr)
+	}
+	// Every request the server answered 200 reached its caller: none was
+	// accepted and then lost, during shutdown included.
+	clientOK := maxStats.ok + stats.ok + termStats.ok
+	if serverOK := countAnswered(logs.String(), http.StatusOK); serverOK != clientOK {
+		t.Errorf("the server logged %d answers 200, callers received %d", serverOK, clientOK)
 	}
 	termStats.mu.Lock()
 	for status, n := range termStats.non2xx {
 		t.Errorf("during shutdown %d answers had status %d", n, status)
 	}
 	for class, n := range termStats.errs {
-		// Refused and reset are connections the server never accepted.
-		if class != "refused" && class != "reset" {
+		// Refused, reset and EOF before any answer are connections the
+		// kernel queued but the server never accepted (the count above
+		// shows none it accepted went unanswered); a timeout is a hang.
+		if class == "timeout" || class == "other" {
 			t.Errorf("during shutdown %d requests failed with %s", n, class)
 		}
 	}
@@ -365,6 +467,38 @@ sustain:
 	}
 	if out := logs.String(); strings.Contains(out, "panic") || strings.Contains(out, strings.Split(tokens[0], ".")[2]) {
 		t.Error("the log holds a panic or a token signature")
+	}
+}
+
+// countAnswered counts the access log lines of POST /auth/media-cookies
+// answered with status.
+func countAnswered(logs string, status int) int {
+	n := 0
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var l struct {
+			Message, Method, Path string
+			Status                int
+		}
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Message == "request" && l.Method == http.MethodPost &&
+			l.Path == "/auth/media-cookies" && l.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// drain joins what the channel holds now.
+func drain(ch chan string) string {
+	var out []string
+	for {
+		select {
+		case s := <-ch:
+			out = append(out, s)
+		default:
+			return strings.Join(out, "; ")
+		}
 	}
 }
 
