@@ -21,6 +21,7 @@ import (
 	"github.com/cfcookies/cfcookies/internal/handlers"
 	"github.com/cfcookies/cfcookies/internal/keys"
 	"github.com/cfcookies/cfcookies/signer"
+	"github.com/cfcookies/cfcookies/web"
 )
 
 // shutdownTimeout is shorter than ECS's default 30 s stop timeout, so
@@ -69,6 +70,10 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 		TrustedProxies:     cfg.TrustedProxies,
 	}, store, authn, store.Ready, metrics)
+	if cfg.Dev {
+		// The demo page sends X-Dev-User: it exists only in dev mode.
+		api = web.Handler(api)
+	}
 
 	servers := []*namedServer{{name: "api", addr: cfg.ListenAddr, handler: api}}
 	if cfg.MetricsAddr != "" {
