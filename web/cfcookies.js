@@ -23,9 +23,10 @@
 //   - Media is retried only while signed in: after a successful refresh() and
 //     before logout(). A page left with media after logout stays logged out.
 //
-// Events: "refresh" (detail: the answer), "retry" (detail: {url}) before a
-// media retry, "mediaerror" (detail: {element, src, error}) when a retried
-// element fails again or its refresh fails, "error" (detail: the error) when a scheduled refresh fails.
+// Events: "refresh" (detail: the answer); "retry" (detail: {url}) before a
+// media retry; "mediaerror" (detail: {element, src, error}) when a watched
+// element fails again, or while signed out, or its refresh fails; "error"
+// (detail: the error) when a scheduled refresh fails.
 
 // ProblemError is a failed answer of cfcookies: an application/problem+json
 // body (RFC 9457) with type, title, status and detail.
@@ -95,7 +96,11 @@ export class MediaCookies extends EventTarget {
     const answer = await res.json();
     this.#answer = answer;
     this.#active = true;
-    this.#schedule(Date.parse(answer.refreshAfter) - Date.now());
+    // Never sooner than expiresAt - refreshAfter, a span in the server's own
+    // clock: a browser clock ahead of it would otherwise refresh in a loop.
+    // One behind it refreshes late, and failing media then refreshes.
+    const margin = Date.parse(answer.expiresAt) - Date.parse(answer.refreshAfter);
+    this.#schedule(Math.max(Date.parse(answer.refreshAfter) - Date.now(), margin));
     this.dispatchEvent(new CustomEvent("refresh", { detail: answer }));
     return answer;
   }
@@ -174,7 +179,7 @@ export class MediaCookies extends EventTarget {
 }
 
 // problemOf turns a failed response into a ProblemError, reading the body
-// when it is JSON (problem+json from cfcookies, whatever a proxy sent else).
+// when it is JSON (problem+json from cfcookies, or what a proxy sent).
 async function problemOf(res) {
   const type = res.headers.get("Content-Type") ?? "";
   const body = type.includes("json") ? await res.json().catch(() => ({})) : {};
