@@ -74,14 +74,17 @@ func startDev(t *testing.T, env map[string]string) (base string, logs *syncBuffe
 }
 
 // startServer runs the server with args on loopback ports chosen by the
-// kernel and waits until /healthz answers.
+// kernel (DEV_CDN_ADDR may be set: the dev CDN's port is part of
+// CLOUDFRONT_DOMAIN) and waits until /healthz answers.
 func startServer(t *testing.T, args []string, env map[string]string) (base string, logs *syncBuffer, stop func() error) {
 	t.Helper()
 	if env == nil {
 		env = map[string]string{}
 	}
 	env["LISTEN_ADDR"] = "127.0.0.1:0"
-	env["DEV_CDN_ADDR"] = "127.0.0.1:0"
+	if _, ok := env["DEV_CDN_ADDR"]; !ok {
+		env["DEV_CDN_ADDR"] = "127.0.0.1:0"
+	}
 	if _, ok := env["METRICS_ADDR"]; !ok {
 		env["METRICS_ADDR"] = "127.0.0.1:0"
 	}
