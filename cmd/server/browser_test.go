@@ -78,9 +78,10 @@ func TestBrowserDevDemo(t *testing.T) {
 }
 
 // TestBrowserTopologies runs the real service (run(), OIDC bearer tokens, no
-// --dev) in both topologies users deploy: the caller's media loads as <img>
-// and as fetch; another user's is denied; an expired policy is denied
-// although the browser still sends it; logout denies.
+// --dev) in both topologies users deploy, which check finds sound: the
+// caller's media loads as <img> and as fetch; another user's is denied; an
+// expired policy is denied although the browser still sends it; logout
+// denies.
 func TestBrowserTopologies(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -102,6 +103,14 @@ func TestBrowserTopologies(t *testing.T) {
 			denied := fetchResult{Status: http.StatusForbidden}
 			if crossOrigin {
 				denied = fetchResult{Error: "TypeError"}
+			}
+
+			// check, given the configuration without the tests' ports,
+			// agrees with what the browser does below.
+			env := maps.Clone(tp.env)
+			maps.Copy(env, tc.env)
+			if out, _, code := runCmd(t, env, "check", "--app-origin", "https://"+tc.hosts.app, "--api-origin", "https://"+tc.hosts.api); code != 0 {
+				t.Errorf("check exits %d:\n%s", code, out)
 			}
 
 			p.open(tp.appOrigin + "/")
@@ -311,17 +320,18 @@ func TestBrowserHelper(t *testing.T) {
 }
 
 // TestBrowserMisconfigurations shows, for each mistake users really make,
-// what Chromium does with it. Each row's env is the configuration a user
-// would write (origins without the tests' ports); the `check` command is
-// to name the problem for it. cfcookies refuses most of them at startup, so
-// a naive handler, as found in snippets, plays the server there.
+// what Chromium does with it, and that `check`, given the configuration a
+// user would write (origins without the tests' ports), names it.
+// cfcookies refuses most of them at startup, so a naive handler, as found
+// in snippets, plays the server there.
 func TestBrowserMisconfigurations(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name      string
-		env       map[string]string // what the user set; a case for `check`
+		env       map[string]string // what the user set
 		appOrigin string            // the SPA's origin, for `check --app-origin`
-		hosts     hosts
+		hosts     hosts             // hosts.api is `check --api-origin`
+		checkSays string            // the variable check reports a PROBLEM for
 		// refusedBy is the variable cfcookies' configuration rejects, ""
 		// when it starts: then the real service runs, else naive.
 		refusedBy string
@@ -337,6 +347,7 @@ func TestBrowserMisconfigurations(t *testing.T) {
 			env:       map[string]string{"COOKIE_PATH": "/auth"},
 			appOrigin: "https://www.example.test",
 			hosts:     sameOrigin,
+			checkSays: "COOKIE_PATH",
 			refusedBy: "COOKIE_PATH",
 			// Without Path the browser scopes the cookies to the path of
 			// the response that set them: /auth.
@@ -350,6 +361,7 @@ func TestBrowserMisconfigurations(t *testing.T) {
 				"CORS_ALLOWED_ORIGINS": "https://app.other.test"},
 			appOrigin:   "https://app.other.test",
 			hosts:       hosts{"app.other.test", "api.example.test", "cdn.other.test"},
+			checkSays:   "COOKIE_DOMAIN",
 			wantIssue:   "ok",
 			wantBlocked: "InvalidDomain",
 		},
@@ -359,6 +371,7 @@ func TestBrowserMisconfigurations(t *testing.T) {
 				"CORS_ALLOWED_ORIGINS": "https://app.example.test"},
 			appOrigin:   "https://app.example.test",
 			hosts:       crossSubdomain,
+			checkSays:   "COOKIE_SAMESITE",
 			refusedBy:   "COOKIE_SAMESITE",
 			naive:       naiveIssuer(func(c *http.Cookie) { c.Secure, c.SameSite = false, http.SameSiteNoneMode }, nil),
 			wantIssue:   "ok",
@@ -369,6 +382,7 @@ func TestBrowserMisconfigurations(t *testing.T) {
 			env:       map[string]string{"COOKIE_DOMAIN": "example.test", "CORS_ALLOWED_ORIGINS": "*"},
 			appOrigin: "https://app.example.test",
 			hosts:     crossSubdomain,
+			checkSays: "CORS_ALLOWED_ORIGINS",
 			refusedBy: "CORS_ALLOWED_ORIGINS",
 			naive: naiveIssuer(nil, map[string]string{
 				"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true"}),
@@ -395,6 +409,10 @@ func TestBrowserMisconfigurations(t *testing.T) {
 				t.Fatalf("configuration refused: %v", err)
 			case tt.refusedBy != "" && (err == nil || !strings.Contains(err.Error(), tt.refusedBy+"=")):
 				t.Fatalf("configuration error %v does not name %s", err, tt.refusedBy)
+			}
+			out, _, code := runCmd(t, env, "check", "--app-origin", tt.appOrigin, "--api-origin", "https://"+tt.hosts.api)
+			if code != 1 || problemLine(out, tt.checkSays) == "" {
+				t.Errorf("check exits %d without a PROBLEM for %s:\n%s", code, tt.checkSays, out)
 			}
 
 			p.open(tp.appOrigin + "/")
