@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,36 @@ func TestRunServesDemoOnlyWithDev(t *testing.T) {
 	listenAddr(t, devLogs, "cdn")
 	if strings.Contains(prodLogs.String(), `"server":"cdn"`) {
 		t.Error("the emulated CloudFront runs without --dev")
+	}
+}
+
+// TestDevOrigins: the emulated CloudFront answers CORS for the demo page
+// wherever LISTEN_ADDR puts it, under both names of loopback.
+func TestDevOrigins(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		addr string
+		want []string
+	}{
+		{"127.0.0.1:8080", []string{"http://localhost:8080", "http://127.0.0.1:8080"}},
+		{":3000", []string{"http://localhost:3000", "http://127.0.0.1:3000"}},
+		{"127.0.0.1:0", nil},
+		{"nonsense", nil},
+	}
+	for _, tt := range tests {
+		if got := devOrigins(tt.addr); !slices.Equal(got, tt.want) {
+			t.Errorf("devOrigins(%q) = %q, want %q", tt.addr, got, tt.want)
+		}
+	}
+}
+
+// TestDevLogsDemoURL: dev mode names the demo page's URL on localhost, the
+// host whose cookies the emulated CloudFront receives.
+func TestDevLogsDemoURL(t *testing.T) {
+	t.Parallel()
+	base, logs, _ := startDev(t, nil)
+	port := base[strings.LastIndex(base, ":")+1:]
+	if want := `"url":"http://localhost:` + port + `/"`; !strings.Contains(logs.String(), want) {
+		t.Errorf("no %s in the logs", want)
 	}
 }

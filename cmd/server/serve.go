@@ -76,6 +76,16 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 	}
 
 	servers := []*namedServer{{name: "api", addr: cfg.ListenAddr, handler: api}}
+	if cfg.Dev {
+		// Cookies ignore ports but not host names: a page opened on
+		// 127.0.0.1 gets cookies the CDN on localhost never sees.
+		servers[0].onListen = func(a net.Addr) {
+			if tcp, ok := a.(*net.TCPAddr); ok {
+				logger.Warn().Str("url", fmt.Sprintf("http://localhost:%d/", tcp.Port)).
+					Msg("demo page: open it on localhost, not 127.0.0.1, so its cookies reach the emulated CloudFront on localhost")
+			}
+		}
+	}
 	if cfg.MetricsAddr != "" {
 		servers = append(servers, &namedServer{name: "metrics", addr: cfg.MetricsAddr, handler: metrics.Handler()})
 	}
@@ -99,7 +109,7 @@ func devCDN(cfg *config.Config, store *keys.Store, logger zerolog.Logger) (http.
 	c := &rotatingCDN{
 		store: store,
 		opts: edge.CDNOptions{
-			CORSAllowedOrigins: append([]string{"http://localhost:8080", "http://127.0.0.1:8080"}, cfg.CORSAllowedOrigins...),
+			CORSAllowedOrigins: append(devOrigins(cfg.ListenAddr), cfg.CORSAllowedOrigins...),
 			Logger:             logger.With().Str("server", "cdn").Logger(),
 		},
 		trusted: map[string]crypto.PublicKey{},
@@ -108,6 +118,16 @@ func devCDN(cfg *config.Config, store *keys.Store, logger zerolog.Logger) (http.
 		return nil, err
 	}
 	return c, nil
+}
+
+// devOrigins are the origins of the demo page served on listenAddr, for the
+// emulated CloudFront's CORS rules; none when the port is left to the kernel.
+func devOrigins(listenAddr string) []string {
+	_, port, err := net.SplitHostPort(listenAddr)
+	if err != nil || port == "0" || port == "" {
+		return nil
+	}
+	return []string{"http://localhost:" + port, "http://127.0.0.1:" + port}
 }
 
 // rotatingCDN rebuilds the emulated CloudFront when the store's key changes.
@@ -198,8 +218,10 @@ type namedServer struct {
 	name    string
 	addr    string
 	handler http.Handler
-	ln      net.Listener
-	srv     *http.Server
+	// onListen, if set, runs once the listener is bound, with its address.
+	onListen func(net.Addr)
+	ln       net.Listener
+	srv      *http.Server
 }
 
 // serveAll binds every listener first (a busy port fails at once), serves
@@ -226,6 +248,9 @@ func serveAll(ctx context.Context, logger zerolog.Logger, servers []*namedServer
 	errc := make(chan error, len(servers))
 	for _, s := range servers {
 		logger.Info().Str("server", s.name).Stringer("addr", s.ln.Addr()).Msg("listening")
+		if s.onListen != nil {
+			s.onListen(s.ln.Addr())
+		}
 		go func() {
 			if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("%s server: %w", s.name, err)
