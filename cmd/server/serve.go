@@ -26,7 +26,10 @@ import (
 
 // shutdownTimeout is shorter than ECS's default 30 s stop timeout, so
 // in-flight requests finish before SIGKILL.
-const shutdownTimeout = 20 * time.Second
+const shutdownTimeout = config.ShutdownTimeout
+
+// version is set at build time: go build -ldflags "-X main.version=v1.2.3".
+var version = "dev"
 
 func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), stdout io.Writer) error {
 	cfg, err := config.Load(getenv, dev)
@@ -37,7 +40,7 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 	if dev {
 		logger.Warn().Msg("DEVELOPMENT MODE: identity is taken from the X-Dev-User header and the key may be ephemeral; never expose this to a network")
 	}
-	logger.Info().Object("config", cfg).Msg("configuration")
+	logger.Info().Str("version", version).Object("config", cfg).Msg("configuration")
 
 	// A secret that cannot be read yet leaves the store not ready; Run
 	// keeps trying while the server answers /readyz with 503.

@@ -29,6 +29,11 @@ const (
 	DevKeyPairID        = "KCFCOOKIESDEV"
 )
 
+// ShutdownTimeout is how long the server lets in-flight requests finish after
+// SIGTERM before it closes them. A container orchestrator must wait longer than
+// this before SIGKILL: ECS's stopTimeout is checked against it in deploy/.
+const ShutdownTimeout = 20 * time.Second
+
 // Config is the whole validated configuration.
 type Config struct {
 	Dev         bool
