@@ -1,0 +1,46 @@
+# cfcookies: one static Go binary on distroless, running as uid 65532.
+#
+#   docker build --build-arg VERSION=$(git describe --tags --always) -t cfcookies .
+#
+# Both base images are build arguments, so the image builds where their
+# registry is unreachable: point them at a mirror or at local images
+# (deploy/image_test.go builds this file offline with buildah that way).
+#
+# GO_IMAGE is pinned to the exact Go release go.mod requires (GOTOOLCHAIN=local
+# below refuses to download another one). It carries no digest because none
+# could be resolved from the machine this was written on, which reaches no
+# image registry; add it with `crane digest golang:1.26.8-bookworm` and keep
+# the tag beside it for people.
+# RUNTIME_IMAGE is pinned by digest: the :nonroot tag moves with every Debian
+# update. It is the digest the tag pointed to on 2026-08-26; refresh it with
+# `crane digest gcr.io/distroless/static-debian12:nonroot`.
+ARG GO_IMAGE=golang:1.26.8-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab
+
+FROM ${GO_IMAGE} AS build
+# GOPROXY may name a module mirror, or a file:// proxy for an offline build.
+ARG GOPROXY
+ENV CGO_ENABLED=0 GOTOOLCHAIN=local
+WORKDIR /src
+# Modules first: this layer is rebuilt only when go.mod or go.sum change.
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+# VERSION comes after the module layer so a new version reuses it.
+ARG VERSION=dev
+RUN go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/cfcookies ./cmd/server
+
+FROM ${RUNTIME_IMAGE}
+COPY --from=build /out/cfcookies /cfcookies
+# All interfaces inside the container; the task's security group decides who
+# reaches them. Metrics are on their own port: keep 9090 off the load balancer.
+ENV LISTEN_ADDR=:8080 METRICS_ADDR=:9090
+USER 65532:65532
+EXPOSE 8080 9090
+# No shell or curl in the image: the binary probes its own /healthz.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 CMD ["/cfcookies", "healthcheck"]
+# SIGTERM starts a graceful shutdown of at most 20 s (config.ShutdownTimeout):
+# give the orchestrator a longer stop timeout (ECS stopTimeout 30 s or more).
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/cfcookies"]
+CMD ["serve"]
