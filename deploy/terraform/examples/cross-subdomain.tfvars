@@ -1,0 +1,27 @@
+# terraform apply -var-file=examples/cross-subdomain.tfvars
+# The SPA on app.example.com, the API on api.example.com, the media on
+# media.example.com; cookies for example.com, CORS with credentials.
+topology                   = "cross-subdomain"
+cloudfront_domain          = "media.example.com"
+cloudfront_certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000001"
+api_domain                 = "api.example.com"
+alb_certificate_arn        = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000002"
+cookie_domain              = "example.com"
+app_origins                = ["https://app.example.com"]
+
+public_keys = {
+  "2026-11" = <<-EOT
+    -----BEGIN PUBLIC KEY-----
+    (the public PEM printed by cfcookies keygen or openssl)
+    -----END PUBLIC KEY-----
+  EOT
+}
+active_public_key = "2026-11"
+
+image              = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/cfcookies:v1.0.0"
+vpc_id             = "vpc-0123456789abcdef0"
+public_subnet_ids  = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+private_subnet_ids = ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]
+
+oidc_issuer   = "https://login.example.com/"
+oidc_audience = "cfcookies-spa"

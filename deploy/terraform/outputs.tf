@@ -1,0 +1,59 @@
+output "distribution_domain_name" {
+  description = "Point cloudfront_domain's DNS (CNAME or alias) here."
+  value       = aws_cloudfront_distribution.this.domain_name
+}
+
+output "distribution_id" {
+  description = "For invalidations."
+  value       = aws_cloudfront_distribution.this.id
+}
+
+output "media_base_url" {
+  description = "Media URLs start with this and media_path_pattern."
+  value       = "https://${var.cloudfront_domain}"
+}
+
+output "cookies_url" {
+  description = "What the SPA calls, with credentials: \"include\"."
+  value       = "${local.api_base_url}/auth/media-cookies"
+}
+
+output "alb_dns_name" {
+  description = "Point api_domain's DNS here."
+  value       = aws_lb.this.dns_name
+}
+
+output "key_pair_id" {
+  description = "CLOUDFRONT_KEY_PAIR_ID: the CloudFront ID of active_public_key."
+  value       = local.active_key_pair_id
+}
+
+output "public_key_ids" {
+  description = "CloudFront IDs of every key in the key group, by name."
+  value       = { for name, k in aws_cloudfront_public_key.this : name => k.id }
+}
+
+output "key_group_id" {
+  description = "The trusted key group of the media behaviour."
+  value       = aws_cloudfront_key_group.this.id
+}
+
+output "private_key_secret_arn" {
+  description = "Put the private key here, out of band (aws secretsmanager put-secret-value)."
+  value       = aws_secretsmanager_secret.key.arn
+}
+
+output "media_bucket" {
+  description = "Upload media here, under media_path_pattern."
+  value       = aws_s3_bucket.media.id
+}
+
+output "app_bucket" {
+  description = "Same-origin: upload the SPA here (index.html at the root)."
+  value       = local.same_origin ? aws_s3_bucket.app[0].id : null
+}
+
+output "log_group" {
+  description = "The service's JSON log."
+  value       = aws_cloudwatch_log_group.this.name
+}

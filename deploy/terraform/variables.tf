@@ -1,0 +1,165 @@
+variable "name" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "cfcookies"
+}
+
+variable "topology" {
+  description = <<-EOT
+    "same-origin" (recommended): one CloudFront distribution on cloudfront_domain serves the
+    SPA (default behaviour, from the app bucket), the API under /auth/* (the ALB) and the media,
+    so the browser never makes a cross-origin request and the cookies can be host-only.
+    "cross-subdomain": the distribution on cloudfront_domain (media.example.com) serves only
+    the media; the API is the ALB on api_domain (api.example.com), the SPA lives on one of
+    app_origins, and the cookies are scoped to cookie_domain (example.com).
+  EOT
+  type        = string
+  default     = "same-origin"
+
+  validation {
+    condition     = contains(["same-origin", "cross-subdomain"], var.topology)
+    error_message = "topology must be \"same-origin\" or \"cross-subdomain\"."
+  }
+}
+
+variable "cloudfront_domain" {
+  description = "The distribution's custom domain, CLOUDFRONT_DOMAIN: www.example.com (same-origin) or media.example.com (cross-subdomain). Point its DNS at the distribution_domain_name output."
+  type        = string
+}
+
+variable "cloudfront_certificate_arn" {
+  description = "ACM certificate for cloudfront_domain, in us-east-1 (CloudFront only takes certificates from there)."
+  type        = string
+}
+
+variable "api_domain" {
+  description = "DNS name of the load balancer, covered by alb_certificate_arn: origin.example.com (same-origin: only CloudFront calls it) or api.example.com (cross-subdomain: the SPA calls it). Point its DNS at the alb_dns_name output."
+  type        = string
+}
+
+variable "alb_certificate_arn" {
+  description = "ACM certificate for api_domain, in the region of the load balancer."
+  type        = string
+}
+
+variable "cookie_domain" {
+  description = "COOKIE_DOMAIN for cross-subdomain: the parent domain shared by the SPA, the API and cloudfront_domain, e.g. example.com. Unused (host-only cookies) in same-origin."
+  type        = string
+  default     = ""
+}
+
+variable "app_origins" {
+  description = "Cross-subdomain only: the SPA's exact origins, e.g. [\"https://app.example.com\"]. They become CORS_ALLOWED_ORIGINS, the media bucket's CORS rule and the distribution's CORS response headers, always with credentials and never \"*\"."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for o in var.app_origins : can(regex("^https://[a-z0-9.-]+(:[0-9]+)?$", o))])
+    error_message = "app_origins must be exact https origins such as https://app.example.com: no \"*\", path or trailing slash (credentials are never allowed for a wildcard)."
+  }
+}
+
+variable "public_keys" {
+  description = "CloudFront public keys of the trusted key group, name => PEM (from `cfcookies keygen` or openssl). Keep two during a rotation; a key group holds at most 5."
+  type        = map(string)
+
+  validation {
+    condition     = length(var.public_keys) >= 1 && length(var.public_keys) <= 5
+    error_message = "public_keys must hold 1 to 5 keys: a CloudFront key group holds at most 5."
+  }
+}
+
+variable "active_public_key" {
+  description = "The name, in public_keys, of the key whose private half is in the secret: its CloudFront ID becomes CLOUDFRONT_KEY_PAIR_ID."
+  type        = string
+}
+
+variable "image" {
+  description = "The container image, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/cfcookies:v1.2.3 (pin a tag or digest)."
+  type        = string
+}
+
+variable "vpc_id" {
+  description = "VPC of the load balancer and the tasks."
+  type        = string
+}
+
+variable "public_subnet_ids" {
+  description = "Subnets of the internet-facing load balancer (two or more AZs)."
+  type        = list(string)
+}
+
+variable "private_subnet_ids" {
+  description = "Subnets of the tasks. They need a route to Secrets Manager, ECR, CloudWatch Logs and the OIDC issuer (NAT gateway or VPC endpoints)."
+  type        = list(string)
+}
+
+variable "oidc_issuer" {
+  description = "OIDC_ISSUER: the token issuer URL, exactly as in the tokens' iss."
+  type        = string
+}
+
+variable "oidc_audience" {
+  description = "OIDC_AUDIENCE: the audience (client id) tokens must carry."
+  type        = string
+}
+
+variable "auth_cookie" {
+  description = "AUTH_COOKIE: name of a cookie carrying the JWT besides Authorization: Bearer; empty for none."
+  type        = string
+  default     = ""
+}
+
+variable "media_path" {
+  description = "MEDIA_PATH: the grant's path template, e.g. /media/{sub}/*. It must lie under media_path_pattern."
+  type        = string
+  default     = "/media/{sub}/*"
+}
+
+variable "media_path_pattern" {
+  description = "The distribution's path pattern of the media behaviour, which requires signed cookies."
+  type        = string
+  default     = "/media/*"
+}
+
+variable "cookie_ttl" {
+  description = "COOKIE_TTL: the policy and cookie lifetime."
+  type        = string
+  default     = "10m"
+}
+
+variable "desired_count" {
+  description = "Number of tasks; two or more so a deployment or an AZ loss keeps the API up."
+  type        = number
+  default     = 2
+}
+
+variable "task_cpu" {
+  description = "Fargate task CPU units."
+  type        = number
+  default     = 256
+}
+
+variable "task_memory" {
+  description = "Fargate task memory (MiB)."
+  type        = number
+  default     = 512
+}
+
+variable "log_retention_days" {
+  description = "CloudWatch Logs retention of the access and application log."
+  type        = number
+  default     = 30
+}
+
+variable "price_class" {
+  description = "CloudFront price class."
+  type        = string
+  default     = "PriceClass_100"
+}
+
+variable "tags" {
+  description = "Tags for every resource that takes them."
+  type        = map(string)
+  default     = {}
+}
