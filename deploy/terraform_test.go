@@ -581,16 +581,20 @@ func TestHealthChecks(t *testing.T) {
 		t.Fatal("the target group has no health_check block: the ALB would probe / (404)")
 	}
 	hcPath, matcher := s.str(t, hcs[0], "path"), s.str(t, hcs[0], "matcher")
-	if hcPath != "/healthz" {
-		t.Errorf("ALB health check path %q, want /healthz (process up; /readyz would drain every task when the key source hiccups)", hcPath)
-	}
-
-	api := handlers.NewServer(zerolog.Nop(), handlers.Options{CloudFrontBaseURL: "https://media.example.com"},
-		&keys.Store{}, auth.Dev{}, func() bool { return false }, handlers.NewMetrics())
-	rec := httptest.NewRecorder()
-	api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, hcPath, nil))
-	if strconv.Itoa(rec.Code) != matcher {
-		t.Errorf("GET %s answers %d on the router, the ALB expects %q", hcPath, rec.Code, matcher)
+	// The target is healthy once the task can sign, and not before: a task
+	// still waiting for its key (secret not set yet, Secrets Manager
+	// unreachable at start) gets no requests.
+	for _, ready := range []bool{true, false} {
+		api := handlers.NewServer(zerolog.Nop(), handlers.Options{CloudFrontBaseURL: "https://media.example.com"},
+			&keys.Store{}, auth.Dev{}, func() bool { return ready }, handlers.NewMetrics())
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, hcPath, nil))
+		switch healthy := strconv.Itoa(rec.Code) == matcher; {
+		case ready && !healthy:
+			t.Errorf("GET %s answers %d on the router with a key loaded; the ALB expects %q", hcPath, rec.Code, matcher)
+		case !ready && healthy:
+			t.Errorf("GET %s answers %d without a key: the ALB would send requests to a task that cannot sign (use /readyz)", hcPath, rec.Code)
+		}
 	}
 
 	port := s.attr(t, tg, "port")

@@ -66,8 +66,12 @@ resource "aws_lb_target_group" "api" {
   # Shorter than the 300 s default: ECS waits this long before SIGTERM.
   deregistration_delay = 30
 
+  # Readiness: /readyz is 503 until a signing key has loaded (a secret not
+  # set yet, Secrets Manager unreachable at start) and never again after, so
+  # no request reaches a task that cannot sign. Liveness is the container's
+  # own health check on /healthz.
   health_check {
-    path                = "/healthz"
+    path                = "/readyz"
     matcher             = "200"
     interval            = 15
     timeout             = 5

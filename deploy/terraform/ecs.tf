@@ -96,10 +96,6 @@ resource "aws_ecs_task_definition" "this" {
 
   lifecycle {
     precondition {
-      condition     = contains(keys(var.public_keys), var.active_public_key)
-      error_message = "active_public_key must name one of public_keys."
-    }
-    precondition {
       condition     = local.same_origin || (var.cookie_domain != "" && length(var.app_origins) > 0)
       error_message = "cross-subdomain needs cookie_domain (the parent domain, e.g. example.com) and app_origins (the SPA's origins)."
     }
@@ -119,12 +115,13 @@ resource "aws_ecs_task_definition" "this" {
 }
 
 resource "aws_ecs_service" "this" {
-  name                              = var.name
-  cluster                           = aws_ecs_cluster.this.id
-  task_definition                   = aws_ecs_task_definition.this.arn
-  desired_count                     = var.desired_count
-  launch_type                       = "FARGATE"
-  health_check_grace_period_seconds = 30
+  name            = var.name
+  cluster         = aws_ecs_cluster.this.id
+  task_definition = aws_ecs_task_definition.this.arn
+  desired_count   = var.desired_count
+  launch_type     = "FARGATE"
+  # The ALB waits for /readyz, which may take a few retries of Secrets Manager.
+  health_check_grace_period_seconds = 60
 
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200

@@ -21,17 +21,17 @@ locals {
   # in cross-subdomain.
   api_base_url = local.same_origin ? "https://${var.cloudfront_domain}" : "https://${var.api_domain}"
 
-  active_key_pair_id = aws_cloudfront_public_key.this[var.active_public_key].id
-
   # The service's environment; every name is one cfcookies reads
   # (deploy/terraform_test.go checks it against internal/config).
   container_environment = merge(
     {
-      LISTEN_ADDR                   = ":8080"
-      METRICS_ADDR                  = ":9090"
-      CLOUDFRONT_DOMAIN             = var.cloudfront_domain
-      CLOUDFRONT_KEY_PAIR_ID        = local.active_key_pair_id
+      LISTEN_ADDR       = ":8080"
+      METRICS_ADDR      = ":9090"
+      CLOUDFRONT_DOMAIN = var.cloudfront_domain
+      # The JSON secret names its key pair ID, so one put-secret-value
+      # rotates both: no CLOUDFRONT_KEY_PAIR_ID here to go stale.
       CLOUDFRONT_PRIVATE_KEY_SECRET = aws_secretsmanager_secret.key.arn
+      KEY_REFRESH_INTERVAL          = var.key_refresh_interval
       MEDIA_PATH                    = var.media_path
       COOKIE_TTL                    = var.cookie_ttl
       AUTH_MODE                     = "oidc"

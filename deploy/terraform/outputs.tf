@@ -23,13 +23,8 @@ output "alb_dns_name" {
   value       = aws_lb.this.dns_name
 }
 
-output "key_pair_id" {
-  description = "CLOUDFRONT_KEY_PAIR_ID: the CloudFront ID of active_public_key."
-  value       = local.active_key_pair_id
-}
-
 output "public_key_ids" {
-  description = "CloudFront IDs of every key in the key group, by name."
+  description = "CloudFront key pair IDs of the key group's keys, by name: the keyPairId to put in the secret with the matching private key."
   value       = { for name, k in aws_cloudfront_public_key.this : name => k.id }
 }
 

@@ -60,7 +60,7 @@ variable "app_origins" {
 }
 
 variable "public_keys" {
-  description = "CloudFront public keys of the trusted key group, name => PEM (from `cfcookies keygen` or openssl). Keep two during a rotation; a key group holds at most 5."
+  description = "CloudFront public keys of the trusted key group, name => PEM (from `server keygen` or openssl). Keep old and new side by side during a rotation; a key group holds at most 5."
   type        = map(string)
 
   validation {
@@ -69,9 +69,10 @@ variable "public_keys" {
   }
 }
 
-variable "active_public_key" {
-  description = "The name, in public_keys, of the key whose private half is in the secret: its CloudFront ID becomes CLOUDFRONT_KEY_PAIR_ID."
+variable "key_refresh_interval" {
+  description = "KEY_REFRESH_INTERVAL: how often the tasks read the secret again, so a rotated key is used without a deployment."
   type        = string
+  default     = "5m"
 }
 
 variable "image" {

@@ -12,11 +12,10 @@ app_origins                = ["https://app.example.com"]
 public_keys = {
   "2026-11" = <<-EOT
     -----BEGIN PUBLIC KEY-----
-    (the public PEM printed by cfcookies keygen or openssl)
+    (the public PEM printed by server keygen or openssl)
     -----END PUBLIC KEY-----
   EOT
 }
-active_public_key = "2026-11"
 
 image              = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/cfcookies:v1.0.0"
 vpc_id             = "vpc-0123456789abcdef0"
