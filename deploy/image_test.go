@@ -156,7 +156,7 @@ func (e *engine) exec(tool string, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("%s %s: %v\n%s%s", tool, strings.Join(args, " "), err, lastLines(stdout.String(), 40), lastLines(stderr.String(), 40))
+		return stdout.String(), fmt.Errorf("%s %s: %w\n%s%s", tool, strings.Join(args, " "), err, lastLines(stdout.String(), 40), lastLines(stderr.String(), 40))
 	}
 	return stdout.String(), nil
 }
@@ -407,7 +407,7 @@ func (c *container) serveALBKeys(t *testing.T) (url, caFile string) {
 	caFile = filepath.Join(t.TempDir(), "keys-ca.pem")
 	mustWrite(t, caFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certDER})), 0o644)
 
-	ln, err := net.Listen("tcp", ":0")
+	ln, err := net.Listen("tcp", ":0") //nolint:gosec // G102: the container reaches the host over its bridge, not loopback
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -497,7 +497,7 @@ func (c *container) albToken(t *testing.T, sub string) string {
 }
 
 func (c *container) checkIssuance(t *testing.T) {
-	post := func(token string) *http.Response {
+	post := func(token string) (int, []*http.Cookie) {
 		req, err := http.NewRequest(http.MethodPost, c.baseURL+"/auth/media-cookies", nil)
 		if err != nil {
 			t.Fatal(err)
@@ -509,26 +509,26 @@ func (c *container) checkIssuance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer resp.Body.Close()
 		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
+		return resp.StatusCode, resp.Cookies()
 	}
 
-	if resp := post(""); resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
-		t.Errorf("without the ALB header: %d with %d cookies, want 401 and none", resp.StatusCode, len(resp.Cookies()))
+	if code, cookies := post(""); code != http.StatusUnauthorized || len(cookies) != 0 {
+		t.Errorf("without the ALB header: %d with %d cookies, want 401 and none", code, len(cookies))
 	}
 
 	token := c.albToken(t, "alice")
 	c.secrets = append(c.secrets, token[strings.LastIndexByte(token, '.')+1:])
-	resp := post(token)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("with a signed ALB header: %d, want 200", resp.StatusCode)
+	code, cookies := post(token)
+	if code != http.StatusOK {
+		t.Fatalf("with a signed ALB header: %d, want 200", code)
 	}
 	if c.keyHits.Load() == 0 {
 		t.Error("the container never fetched the ALB key from ALB_PUBLIC_KEYS_URL")
 	}
 	got := map[string]*http.Cookie{}
-	for _, ck := range resp.Cookies() {
+	for _, ck := range cookies {
 		if ck.MaxAge >= 0 && ck.Value != "" {
 			got[ck.Name] = ck
 		}
@@ -540,7 +540,7 @@ func (c *container) checkIssuance(t *testing.T) {
 		ck, ok := got[name]
 		switch {
 		case !ok:
-			t.Errorf("no %s cookie among %v", name, resp.Cookies())
+			t.Errorf("no %s cookie among %v", name, cookies)
 		case !ck.Secure || !ck.HttpOnly || ck.Domain != "example.com" || ck.Path != "/":
 			t.Errorf("%s: Secure=%v HttpOnly=%v Domain=%q Path=%q", name, ck.Secure, ck.HttpOnly, ck.Domain, ck.Path)
 		}
@@ -718,7 +718,7 @@ func copyTree(t *testing.T, src, dst string, skip func(rel string, d fs.DirEntry
 			if err != nil {
 				return err
 			}
-			return os.Symlink(link, target)
+			return os.Symlink(link, target) //nolint:gosec // G122: copies the installed Go toolchain into a fresh rootfs
 		case d.Type().IsRegular():
 			copyFile(t, p, target, info.Mode().Perm())
 		}
@@ -757,7 +757,7 @@ func mustWrite(t *testing.T, name, content string, perm fs.FileMode) {
 
 // mkdirs makes dir and its parents as 0755 where they are missing.
 func mkdirs(t *testing.T, dir string) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // G301: image directories, traversed by uid 65532
 		t.Fatal(err)
 	}
 }
