@@ -54,8 +54,14 @@ type Config struct {
 	Auth               Auth
 	CORSAllowedOrigins []string       // CORS_ALLOWED_ORIGINS: exact origins, deduplicated
 	TrustedProxies     []netip.Prefix // TRUSTED_PROXIES: masked prefixes
-	LogLevel           zerolog.Level  // LOG_LEVEL, default info
-	LogFormat          string         // LOG_FORMAT: "json" (default) or "console"
+	// RateLimitPerIP is RATE_LIMIT_PER_IP, default 300/1m: issuance requests
+	// per client address (an IPv6 client's /64), before authentication.
+	RateLimitPerIP RateLimit
+	// RateLimitPerIdentity is RATE_LIMIT_PER_IDENTITY, default 60/1m:
+	// issuance requests per authenticated subject.
+	RateLimitPerIdentity RateLimit
+	LogLevel             zerolog.Level // LOG_LEVEL, default info
+	LogFormat            string        // LOG_FORMAT: "json" (default) or "console"
 }
 
 // CloudFront describes the distribution the cookies are for.
@@ -113,6 +119,38 @@ type Cookie struct {
 	TTL      time.Duration // COOKIE_TTL, default 10m: whole seconds, 1m to 168h
 }
 
+// RateLimit allows Requests per Window; the zero RateLimit is no limit.
+type RateLimit struct {
+	Requests int
+	Window   time.Duration
+}
+
+// Default rate limits: an SPA refreshes its cookies every few minutes, so
+// one identity needs a handful of issuances per minute, and one address
+// (an office behind NAT) a few hundred.
+var (
+	DefaultRateLimitPerIP       = RateLimit{Requests: 300, Window: time.Minute}
+	DefaultRateLimitPerIdentity = RateLimit{Requests: 60, Window: time.Minute}
+)
+
+// Bounds of a rate limit.
+const (
+	maxRateLimitRequests = 1_000_000
+	minRateLimitWindow   = time.Second
+	maxRateLimitWindow   = 24 * time.Hour
+)
+
+// Enabled reports whether the limit applies.
+func (r RateLimit) Enabled() bool { return r.Requests > 0 }
+
+// String is the limit as configured, "300/1m0s", or "off".
+func (r RateLimit) String() string {
+	if !r.Enabled() {
+		return "off"
+	}
+	return strconv.Itoa(r.Requests) + "/" + r.Window.String()
+}
+
 // Auth says how callers are identified.
 type Auth struct {
 	Mode         string // AUTH_MODE: "oidc", "alb" or "dev"; default "oidc" ("dev" with dev)
@@ -163,6 +201,7 @@ func (l *loader) load() *Config {
 	l.auth(c)
 	l.cors(c)
 	l.proxies(c)
+	l.rateLimits(c)
 	l.logging(c)
 	return c
 }
@@ -551,6 +590,54 @@ func (l *loader) proxies(c *Config) {
 	}
 }
 
+func (l *loader) rateLimits(c *Config) {
+	c.RateLimitPerIP = l.rateLimit("RATE_LIMIT_PER_IP", DefaultRateLimitPerIP)
+	c.RateLimitPerIdentity = l.rateLimit("RATE_LIMIT_PER_IDENTITY", DefaultRateLimitPerIdentity)
+}
+
+// rateLimit reads "N/duration" ("300/1m"), or "0" or "off" for no limit.
+func (l *loader) rateLimit(name string, def RateLimit) RateLimit {
+	v, set := l.get(name)
+	if !set {
+		return def
+	}
+	r, err := parseRateLimit(v)
+	if !l.check(name, v, err) {
+		return def
+	}
+	return r
+}
+
+// parseRateLimit parses "N/duration": N from 1 to 1000000 requests per a
+// duration from 1s to 24h in whole seconds; "0" and "off" disable the limit.
+func parseRateLimit(v string) (RateLimit, error) {
+	if v == "0" || strings.EqualFold(v, "off") {
+		return RateLimit{}, nil
+	}
+	const form = `must be "N/duration" such as "300/1m", or "0" or "off" to disable`
+	n, d, ok := strings.Cut(v, "/")
+	if !ok {
+		return RateLimit{}, errors.New(form)
+	}
+	requests, err := strconv.Atoi(strings.TrimSpace(n))
+	if err != nil {
+		return RateLimit{}, errors.New(form)
+	}
+	window, err := time.ParseDuration(strings.TrimSpace(d))
+	if err != nil {
+		return RateLimit{}, errors.New(form)
+	}
+	switch {
+	case requests < 1 || requests > maxRateLimitRequests:
+		return RateLimit{}, errors.New(`must allow 1 to 1000000 requests (use "off" to disable)`)
+	case window < minRateLimitWindow || window > maxRateLimitWindow:
+		return RateLimit{}, errors.New("must have a duration between 1s and 24h")
+	case window%time.Second != 0:
+		return RateLimit{}, errors.New("must have a duration in whole seconds (Retry-After is in seconds)")
+	}
+	return RateLimit{Requests: requests, Window: window}, nil
+}
+
 func (l *loader) logging(c *Config) {
 	c.LogLevel = zerolog.InfoLevel
 	if v, set := l.get("LOG_LEVEL"); set {
@@ -597,6 +684,8 @@ func (c *Config) MarshalZerologObject(e *zerolog.Event) {
 		Str("alb_public_keys_url", c.Auth.ALBKeysURL).
 		Strs("cors_allowed_origins", c.CORSAllowedOrigins).
 		Strs("trusted_proxies", proxies).
+		Stringer("rate_limit_per_ip", c.RateLimitPerIP).
+		Stringer("rate_limit_per_identity", c.RateLimitPerIdentity).
 		Str("log_level", c.LogLevel.String()).
 		Str("log_format", c.LogFormat)
 }

@@ -64,17 +64,19 @@ func TestLoadDevDefaults(t *testing.T) {
 		t.Fatalf("Load(empty, dev) = %v", err)
 	}
 	want := &Config{
-		Dev:         true,
-		ListenAddr:  "127.0.0.1:8080",
-		MetricsAddr: "127.0.0.1:9090",
-		DevCDNAddr:  "127.0.0.1:8081",
-		CloudFront:  CloudFront{Scheme: "http", Host: "localhost:8081", KeyPairID: "KCFCOOKIESDEV"},
-		Cookie:      Cookie{Path: "/", SameSite: http.SameSiteLaxMode, Secure: true, TTL: 10 * time.Minute},
-		MediaPath:   "/media/{sub}/*",
-		Auth:        Auth{Mode: "dev"},
-		LogLevel:    zerolog.InfoLevel,
-		LogFormat:   "json",
-		IPv6Clients: "reject",
+		Dev:                  true,
+		ListenAddr:           "127.0.0.1:8080",
+		MetricsAddr:          "127.0.0.1:9090",
+		DevCDNAddr:           "127.0.0.1:8081",
+		CloudFront:           CloudFront{Scheme: "http", Host: "localhost:8081", KeyPairID: "KCFCOOKIESDEV"},
+		Cookie:               Cookie{Path: "/", SameSite: http.SameSiteLaxMode, Secure: true, TTL: 10 * time.Minute},
+		MediaPath:            "/media/{sub}/*",
+		Auth:                 Auth{Mode: "dev"},
+		RateLimitPerIP:       DefaultRateLimitPerIP,
+		RateLimitPerIdentity: DefaultRateLimitPerIdentity,
+		LogLevel:             zerolog.InfoLevel,
+		LogFormat:            "json",
+		IPv6Clients:          "reject",
 	}
 	checkDefaultScope(t, got)
 	got.Scopes = nil
@@ -136,8 +138,10 @@ func TestLoadProduction(t *testing.T) {
 			netip.MustParsePrefix("192.0.2.10/32"),
 			netip.MustParsePrefix("2001:db8::1/128"),
 		},
-		LogLevel:  zerolog.WarnLevel,
-		LogFormat: "console",
+		RateLimitPerIP:       DefaultRateLimitPerIP,
+		RateLimitPerIdentity: DefaultRateLimitPerIdentity,
+		LogLevel:             zerolog.WarnLevel,
+		LogFormat:            "console",
 	}
 	checkDefaultScope(t, got)
 	got.Scopes = nil
@@ -241,6 +245,21 @@ func TestLoadAccepts(t *testing.T) {
 		{"trusted proxies masked and deduplicated", false, map[string]string{"TRUSTED_PROXIES": "10.9.8.7/8,10.0.0.0/8, fd00::5/8"},
 			func(c *Config) (any, any) {
 				return c.TrustedProxies, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+			}},
+		{"rate limits default", false, nil,
+			func(c *Config) (any, any) {
+				return []any{c.RateLimitPerIP, c.RateLimitPerIdentity},
+					[]any{RateLimit{300, time.Minute}, RateLimit{60, time.Minute}}
+			}},
+		{"rate limits set", false, map[string]string{"RATE_LIMIT_PER_IP": "1000/ 30s", "RATE_LIMIT_PER_IDENTITY": "5/1h"},
+			func(c *Config) (any, any) {
+				return []any{c.RateLimitPerIP, c.RateLimitPerIdentity},
+					[]any{RateLimit{1000, 30 * time.Second}, RateLimit{5, time.Hour}}
+			}},
+		{"rate limits off", false, map[string]string{"RATE_LIMIT_PER_IP": "OFF", "RATE_LIMIT_PER_IDENTITY": "0"},
+			func(c *Config) (any, any) {
+				return []any{c.RateLimitPerIP.Enabled(), c.RateLimitPerIdentity.Enabled(), c.RateLimitPerIP.String()},
+					[]any{false, false, "off"}
 			}},
 		{"log level case-insensitive", false, map[string]string{"LOG_LEVEL": "DEBUG", "LOG_FORMAT": "Console"},
 			func(c *Config) (any, any) {
@@ -399,6 +418,16 @@ func TestLoadRejects(t *testing.T) {
 		{"trusted proxy host name", false, map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}, "TRUSTED_PROXIES", "must be a CIDR"},
 		{"trusted proxy zone", false, map[string]string{"TRUSTED_PROXIES": "fe80::1%eth0"}, "TRUSTED_PROXIES", "must be a CIDR"},
 
+		{"rate limit without window", false, map[string]string{"RATE_LIMIT_PER_IP": "300"}, "RATE_LIMIT_PER_IP", `must be "N/duration"`},
+		{"rate limit bare unit", false, map[string]string{"RATE_LIMIT_PER_IP": "300/m"}, "RATE_LIMIT_PER_IP", `must be "N/duration"`},
+		{"rate limit not a number", false, map[string]string{"RATE_LIMIT_PER_IDENTITY": "many/1m"}, "RATE_LIMIT_PER_IDENTITY", `must be "N/duration"`},
+		{"rate limit zero requests", false, map[string]string{"RATE_LIMIT_PER_IDENTITY": "0/1m"}, "RATE_LIMIT_PER_IDENTITY", "must allow 1 to 1000000 requests"},
+		{"rate limit negative", false, map[string]string{"RATE_LIMIT_PER_IP": "-5/1m"}, "RATE_LIMIT_PER_IP", "must allow 1 to 1000000 requests"},
+		{"rate limit too many", false, map[string]string{"RATE_LIMIT_PER_IP": "1000001/1m"}, "RATE_LIMIT_PER_IP", "must allow 1 to 1000000 requests"},
+		{"rate limit window too short", false, map[string]string{"RATE_LIMIT_PER_IP": "10/500ms"}, "RATE_LIMIT_PER_IP", "between 1s and 24h"},
+		{"rate limit window too long", false, map[string]string{"RATE_LIMIT_PER_IP": "10/25h"}, "RATE_LIMIT_PER_IP", "between 1s and 24h"},
+		{"rate limit window fractional", false, map[string]string{"RATE_LIMIT_PER_IP": "10/1.5s"}, "RATE_LIMIT_PER_IP", "whole seconds"},
+
 		{"log level unknown", false, map[string]string{"LOG_LEVEL": "verbose"}, "LOG_LEVEL", "must be one of trace, debug, info"},
 		{"log format unknown", false, map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT", "must be one of json, console"},
 	}
@@ -535,17 +564,19 @@ func TestMarshalZerologObject(t *testing.T) {
 		t.Fatalf("log is not JSON: %v: %s", err, buf.String())
 	}
 	for field, want := range map[string]any{
-		"cloudfront_url":       "https://media.example.com",
-		"key_source":           "secret",
-		"key_secret_id":        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cfcookies-key",
-		"key_refresh_interval": "5m0s",
-		"cookie_samesite":      "strict",
-		"cookie_ttl":           "10m0s",
-		"auth_mode":            "oidc",
-		"trusted_proxies":      []any{"10.0.0.0/8"},
-		"cors_allowed_origins": []any{"https://app.example.com"},
-		"log_level":            "info",
-		"metrics_addr":         ":9090",
+		"cloudfront_url":          "https://media.example.com",
+		"key_source":              "secret",
+		"key_secret_id":           "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cfcookies-key",
+		"key_refresh_interval":    "5m0s",
+		"cookie_samesite":         "strict",
+		"cookie_ttl":              "10m0s",
+		"auth_mode":               "oidc",
+		"trusted_proxies":         []any{"10.0.0.0/8"},
+		"cors_allowed_origins":    []any{"https://app.example.com"},
+		"log_level":               "info",
+		"metrics_addr":            ":9090",
+		"rate_limit_per_ip":       "300/1m0s",
+		"rate_limit_per_identity": "60/1m0s",
 	} {
 		if !reflect.DeepEqual(got[field], want) {
 			t.Errorf("%s = %#v, want %#v", field, got[field], want)
