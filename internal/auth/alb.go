@@ -180,11 +180,11 @@ type albHeader struct {
 func (a *ALB) Authenticate(r *http.Request) (Identity, error) {
 	switch h := r.Header.Values(ALBDataHeader); len(h) {
 	case 0:
-		return Identity{}, unauthenticated("no %s header", ALBDataHeader)
+		return Identity{}, unauthenticated(ReasonMissing, "no %s header", ALBDataHeader)
 	case 1:
 		return a.verify(r.Context(), h[0])
 	default:
-		return Identity{}, unauthenticated("%d %s headers", len(h), ALBDataHeader)
+		return Identity{}, unauthenticated(ReasonMalformed, "%d %s headers", len(h), ALBDataHeader)
 	}
 }
 
@@ -194,33 +194,33 @@ func (a *ALB) verify(ctx context.Context, raw string) (Identity, error) {
 	}
 	seg := strings.Split(raw, ".")
 	if len(seg) != 3 {
-		return Identity{}, unauthenticated("token has %d segments, want 3", len(seg))
+		return Identity{}, unauthenticated(ReasonMalformed, "token has %d segments, want 3", len(seg))
 	}
 	hdrJSON, err := decodeSegment(seg[0])
 	if err != nil {
-		return Identity{}, unauthenticated("token header: %v", err)
+		return Identity{}, unauthenticated(ReasonMalformed, "token header: %v", err)
 	}
 	var hdr albHeader
 	if err := json.Unmarshal(hdrJSON, &hdr); err != nil {
-		return Identity{}, unauthenticated("token header: malformed JSON")
+		return Identity{}, unauthenticated(ReasonMalformed, "token header: malformed JSON")
 	}
 	// The header is not verified yet: these checks only decide whether a
 	// key is worth fetching.
 	if hdr.Signer != a.arn {
-		return Identity{}, unauthenticated("signer %q is not the configured load balancer", clip(hdr.Signer))
+		return Identity{}, unauthenticated(ReasonWrongIssuerOrAudience, "signer %q is not the configured load balancer", clip(hdr.Signer))
 	}
 	if hdr.Alg != "ES256" {
-		return Identity{}, unauthenticated("alg %q, want ES256", clip(hdr.Alg))
+		return Identity{}, unauthenticated(ReasonMalformed, "alg %q, want ES256", clip(hdr.Alg))
 	}
 	if err := checkKid(hdr.Kid); err != nil {
 		return Identity{}, err
 	}
 	sig, err := decodeSegment(seg[2])
 	if err != nil {
-		return Identity{}, unauthenticated("token signature: %v", err)
+		return Identity{}, unauthenticated(ReasonMalformed, "token signature: %v", err)
 	}
 	if len(sig) != 64 {
-		return Identity{}, unauthenticated("ES256 signature is %d bytes, want 64", len(sig))
+		return Identity{}, unauthenticated(ReasonMalformed, "ES256 signature is %d bytes, want 64", len(sig))
 	}
 	key, err := a.key(ctx, hdr.Kid)
 	if err != nil {
@@ -229,12 +229,12 @@ func (a *ALB) verify(ctx context.Context, raw string) (Identity, error) {
 	digest := sha256.Sum256([]byte(raw[:len(seg[0])+1+len(seg[1])]))
 	rr, ss := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
 	if !ecdsa.Verify(key, digest[:], rr, ss) {
-		return Identity{}, unauthenticated("signature does not verify with key %q", hdr.Kid)
+		return Identity{}, unauthenticated(ReasonBadSignature, "signature does not verify with key %q", hdr.Kid)
 	}
 
 	payload, err := decodeSegment(seg[1])
 	if err != nil {
-		return Identity{}, unauthenticated("token payload: %v", err)
+		return Identity{}, unauthenticated(ReasonMalformed, "token payload: %v", err)
 	}
 	var reg struct {
 		Sub json.RawMessage `json:"sub"`
@@ -242,14 +242,14 @@ func (a *ALB) verify(ctx context.Context, raw string) (Identity, error) {
 	}
 	var claims map[string]any
 	if json.Unmarshal(payload, &reg) != nil || json.Unmarshal(payload, &claims) != nil || claims == nil {
-		return Identity{}, unauthenticated("token payload: malformed JSON")
+		return Identity{}, unauthenticated(ReasonMalformed, "token payload: malformed JSON")
 	}
 	if err := a.checkExp(hdr.Exp, reg.Exp); err != nil {
 		return Identity{}, err
 	}
 	var sub string
 	if len(reg.Sub) == 0 || json.Unmarshal(reg.Sub, &sub) != nil || sub == "" {
-		return Identity{}, unauthenticated("token has no sub string")
+		return Identity{}, unauthenticated(ReasonMalformed, "token has no sub string")
 	}
 	return Identity{Subject: sub, Claims: claims}, nil
 }
@@ -260,7 +260,7 @@ func (a *ALB) checkExp(hdrExp, payloadExp json.RawMessage) error {
 	_, inHeader, _ := numericDate(hdrExp)
 	_, inPayload, _ := numericDate(payloadExp)
 	if !inHeader && !inPayload {
-		return unauthenticated("token has no exp")
+		return unauthenticated(ReasonMalformed, "token has no exp")
 	}
 	now := a.now()
 	for _, exp := range []json.RawMessage{hdrExp, payloadExp} {
@@ -290,18 +290,18 @@ func decodeSegment(s string) ([]byte, error) {
 // checkKid accepts a kid that is safe as one URL path segment.
 func checkKid(kid string) error {
 	if kid == "" {
-		return unauthenticated("token header has no kid")
+		return unauthenticated(ReasonMalformed, "token header has no kid")
 	}
 	if len(kid) > albKidMaxBytes {
-		return unauthenticated("kid is %d bytes, over %d", len(kid), albKidMaxBytes)
+		return unauthenticated(ReasonMalformed, "kid is %d bytes, over %d", len(kid), albKidMaxBytes)
 	}
 	for i := 0; i < len(kid); i++ {
 		if c := kid[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return unauthenticated("kid has a byte outside [A-Za-z0-9._-]")
+			return unauthenticated(ReasonMalformed, "kid has a byte outside [A-Za-z0-9._-]")
 		}
 	}
 	if kid == "." || strings.Contains(kid, "..") {
-		return unauthenticated("kid %q is a path traversal", kid)
+		return unauthenticated(ReasonMalformed, "kid %q is a path traversal", kid)
 	}
 	return nil
 }
@@ -317,7 +317,7 @@ func (a *ALB) key(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
 	case a.fetching <- struct{}{}:
 		defer func() { <-a.fetching }()
 	case <-ctx.Done():
-		return nil, unauthenticated("waiting for key %q: %v", kid, ctx.Err())
+		return nil, unauthenticated(ReasonKeysUnavailable, "waiting for key %q: %v", kid, ctx.Err())
 	}
 	if k := a.cachedKey(kid); k != nil {
 		return k, nil
@@ -326,7 +326,11 @@ func (a *ALB) key(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
 	defer cancel()
 	k, err := a.fetchKey(ctx, kid)
 	if err != nil {
-		return nil, unauthenticated("key %q: %v", kid, err)
+		reason := ReasonKeysUnavailable
+		if errors.Is(err, errNoSuchKey) {
+			reason = ReasonUnknownKey
+		}
+		return nil, unauthenticated(reason, "key %q: %v", kid, err)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -345,6 +349,9 @@ func (a *ALB) cachedKey(kid string) *ecdsa.PublicKey {
 	return a.keys[kid]
 }
 
+// errNoSuchKey is a key endpoint's answer that it has no key by that kid.
+var errNoSuchKey = errors.New("no such key")
+
 // fetchKey GETs KeysBaseURL/<kid>: a PEM "PUBLIC KEY" holding a P-256 key.
 func (a *ALB) fetchKey(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.keysURL+"/"+url.PathEscape(kid), nil)
@@ -356,7 +363,12 @@ func (a *ALB) fetchKey(ctx context.Context, kid string) (*ecdsa.PublicKey, error
 		return nil, fmt.Errorf("fetch: %w", err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound, http.StatusForbidden:
+		// S3, behind the ALB key endpoint, answers 403 for a missing key.
+		return nil, fmt.Errorf("fetch: %s: %w", resp.Status, errNoSuchKey)
+	default:
 		return nil, fmt.Errorf("fetch: %s", resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, albKeyMaxBytes+1))

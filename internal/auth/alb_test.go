@@ -40,6 +40,7 @@ func TestALBAuthenticate(t *testing.T) {
 		values   []string // x-amzn-oidc-data header values
 		wantSub  string   // empty: must be refused
 		detail   string   // refused: a word of the reason
+		reason   string   // refused: what Reason says
 		wantPath string   // the key endpoint path the row must (or, refused, may only) hit; empty: none
 	}{
 		{name: "padded base64url, as ALB sends it", values: []string{good}, wantSub: "bob", wantPath: "/alb-key-1"},
@@ -48,29 +49,29 @@ func TestALBAuthenticate(t *testing.T) {
 		{name: "exp only in the header", values: []string{mint(hdr(nil), claims(map[string]any{"exp": nil}))}, wantSub: "bob", wantPath: "/alb-key-1"},
 		{name: "exp within leeway", values: []string{mint(hdr(map[string]any{"exp": now.Add(-30 * time.Second).Unix()}), claims(map[string]any{"exp": nil}))}, wantSub: "bob", wantPath: "/alb-key-1"},
 
-		{name: "no header", detail: "no X-Amzn-Oidc-Data header"},
-		{name: "two headers", values: []string{good, good}, detail: "2 X-Amzn-Oidc-Data headers"},
-		{name: "wrong signer ARN", values: []string{mint(hdr(map[string]any{"signer": strings.Replace(testARN, "media", "other", 1)}), claims(nil))}, detail: "signer"},
-		{name: "wrong alg", values: []string{mint(hdr(map[string]any{"alg": "ES384"}), claims(nil))}, detail: "alg"},
-		{name: "alg none", values: []string{mint(hdr(map[string]any{"alg": "none"}), claims(nil))}, detail: "alg"},
-		{name: "unknown kid (404)", values: []string{mint(hdr(map[string]any{"kid": "alb-key-9"}), claims(nil))}, detail: "404", wantPath: "/alb-key-9"},
-		{name: "kid with ../", values: []string{mint(hdr(map[string]any{"kid": "../../admin"}), claims(nil))}, detail: "kid"},
-		{name: "kid with /", values: []string{mint(hdr(map[string]any{"kid": "a/b"}), claims(nil))}, detail: "kid"},
-		{name: "kid ..", values: []string{mint(hdr(map[string]any{"kid": ".."}), claims(nil))}, detail: "kid"},
-		{name: "no kid", values: []string{mint(hdr(map[string]any{"kid": nil}), claims(nil))}, detail: "kid"},
-		{name: "signed by another key", values: []string{mintALB(t, ecOther(), base64.URLEncoding, hdr(nil), claims(nil))}, detail: "signature", wantPath: "/alb-key-1"},
-		{name: "payload swapped under a good signature", values: []string{goodSeg[0] + "." + base64.URLEncoding.EncodeToString([]byte(`{"sub":"mallory"}`)) + "." + goodSeg[2]}, detail: "signature", wantPath: "/alb-key-1"},
-		{name: "expired", values: []string{mint(hdr(map[string]any{"exp": now.Add(-2 * time.Minute).Unix()}), claims(nil))}, detail: "expired", wantPath: "/alb-key-1"},
-		{name: "payload expired, header not", values: []string{mint(hdr(nil), claims(map[string]any{"exp": now.Add(-2 * time.Minute).Unix()}))}, detail: "expired", wantPath: "/alb-key-1"},
-		{name: "no exp anywhere", values: []string{mint(hdr(map[string]any{"exp": nil}), claims(map[string]any{"exp": nil}))}, detail: "no exp", wantPath: "/alb-key-1"},
-		{name: "no sub", values: []string{mint(hdr(nil), claims(map[string]any{"sub": nil}))}, detail: "no sub", wantPath: "/alb-key-1"},
-		{name: "numeric sub", values: []string{mint(hdr(nil), claims(map[string]any{"sub": 42}))}, detail: "no sub", wantPath: "/alb-key-1"},
-		{name: "malformed base64", values: []string{"e." + goodSeg[1] + "." + goodSeg[2]}, detail: "base64"},
-		{name: "malformed header JSON", values: []string{mint([]byte(`{"alg":"ES256",`), claims(nil))}, detail: "JSON"},
-		{name: "malformed payload JSON under a good signature", values: []string{mint(hdr(nil), []byte(`{"sub":"bob",`))}, detail: "JSON", wantPath: "/alb-key-1"},
-		{name: "short signature", values: []string{goodSeg[0] + "." + goodSeg[1] + ".AAAA"}, detail: "64"},
-		{name: "two segments", values: []string{goodSeg[0] + "." + goodSeg[1]}, detail: "segments"},
-		{name: "over 16 KiB", values: []string{mint(hdr(nil), claims(map[string]any{"pad": strings.Repeat("x", 16<<10)}))}, detail: "limit"},
+		{name: "no header", detail: "no X-Amzn-Oidc-Data header", reason: ReasonMissing},
+		{name: "two headers", values: []string{good, good}, detail: "2 X-Amzn-Oidc-Data headers", reason: ReasonMalformed},
+		{name: "wrong signer ARN", values: []string{mint(hdr(map[string]any{"signer": strings.Replace(testARN, "media", "other", 1)}), claims(nil))}, detail: "signer", reason: ReasonWrongIssuerOrAudience},
+		{name: "wrong alg", values: []string{mint(hdr(map[string]any{"alg": "ES384"}), claims(nil))}, detail: "alg", reason: ReasonMalformed},
+		{name: "alg none", values: []string{mint(hdr(map[string]any{"alg": "none"}), claims(nil))}, detail: "alg", reason: ReasonMalformed},
+		{name: "unknown kid (404)", values: []string{mint(hdr(map[string]any{"kid": "alb-key-9"}), claims(nil))}, detail: "404", wantPath: "/alb-key-9", reason: ReasonUnknownKey},
+		{name: "kid with ../", values: []string{mint(hdr(map[string]any{"kid": "../../admin"}), claims(nil))}, detail: "kid", reason: ReasonMalformed},
+		{name: "kid with /", values: []string{mint(hdr(map[string]any{"kid": "a/b"}), claims(nil))}, detail: "kid", reason: ReasonMalformed},
+		{name: "kid ..", values: []string{mint(hdr(map[string]any{"kid": ".."}), claims(nil))}, detail: "kid", reason: ReasonMalformed},
+		{name: "no kid", values: []string{mint(hdr(map[string]any{"kid": nil}), claims(nil))}, detail: "kid", reason: ReasonMalformed},
+		{name: "signed by another key", values: []string{mintALB(t, ecOther(), base64.URLEncoding, hdr(nil), claims(nil))}, detail: "signature", wantPath: "/alb-key-1", reason: ReasonBadSignature},
+		{name: "payload swapped under a good signature", values: []string{goodSeg[0] + "." + base64.URLEncoding.EncodeToString([]byte(`{"sub":"mallory"}`)) + "." + goodSeg[2]}, detail: "signature", wantPath: "/alb-key-1", reason: ReasonBadSignature},
+		{name: "expired", values: []string{mint(hdr(map[string]any{"exp": now.Add(-2 * time.Minute).Unix()}), claims(nil))}, detail: "expired", wantPath: "/alb-key-1", reason: ReasonExpired},
+		{name: "payload expired, header not", values: []string{mint(hdr(nil), claims(map[string]any{"exp": now.Add(-2 * time.Minute).Unix()}))}, detail: "expired", wantPath: "/alb-key-1", reason: ReasonExpired},
+		{name: "no exp anywhere", values: []string{mint(hdr(map[string]any{"exp": nil}), claims(map[string]any{"exp": nil}))}, detail: "no exp", wantPath: "/alb-key-1", reason: ReasonMalformed},
+		{name: "no sub", values: []string{mint(hdr(nil), claims(map[string]any{"sub": nil}))}, detail: "no sub", wantPath: "/alb-key-1", reason: ReasonMalformed},
+		{name: "numeric sub", values: []string{mint(hdr(nil), claims(map[string]any{"sub": 42}))}, detail: "no sub", wantPath: "/alb-key-1", reason: ReasonMalformed},
+		{name: "malformed base64", values: []string{"e." + goodSeg[1] + "." + goodSeg[2]}, detail: "base64", reason: ReasonMalformed},
+		{name: "malformed header JSON", values: []string{mint([]byte(`{"alg":"ES256",`), claims(nil))}, detail: "JSON", reason: ReasonMalformed},
+		{name: "malformed payload JSON under a good signature", values: []string{mint(hdr(nil), []byte(`{"sub":"bob",`))}, detail: "JSON", wantPath: "/alb-key-1", reason: ReasonMalformed},
+		{name: "short signature", values: []string{goodSeg[0] + "." + goodSeg[1] + ".AAAA"}, detail: "64", reason: ReasonMalformed},
+		{name: "two segments", values: []string{goodSeg[0] + "." + goodSeg[1]}, detail: "segments", reason: ReasonMalformed},
+		{name: "over 16 KiB", values: []string{mint(hdr(nil), claims(map[string]any{"pad": strings.Repeat("x", 16<<10)}))}, detail: "limit", reason: ReasonMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,6 +90,9 @@ func TestALBAuthenticate(t *testing.T) {
 				}
 				if !strings.Contains(err.Error(), tt.detail) {
 					t.Errorf("err = %q, want it to say %q", err, tt.detail)
+				}
+				if got := Reason(err); got != tt.reason {
+					t.Errorf("Reason = %q, want %q (err %v)", got, tt.reason, err)
 				}
 				for _, v := range tt.values {
 					if strings.Contains(err.Error(), v) {

@@ -59,11 +59,11 @@ func (Dev) Authenticate(r *http.Request) (Identity, error) {
 		return Identity{Subject: "dev"}, nil
 	case 1:
 		if values[0] == "" {
-			return Identity{}, fmt.Errorf("%w: empty %s header", ErrUnauthenticated, DevUserHeader)
+			return Identity{}, unauthenticated(ReasonMalformed, "empty %s header", DevUserHeader)
 		}
 		return Identity{Subject: values[0]}, nil
 	}
-	return Identity{}, fmt.Errorf("%w: %d %s headers", ErrUnauthenticated, len(values), DevUserHeader)
+	return Identity{}, unauthenticated(ReasonMalformed, "%d %s headers", len(values), DevUserHeader)
 }
 
 // ClaimEquals reports whether claim name is the string (or number) v.

@@ -2,7 +2,9 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"net/http/httptest"
+	"slices"
 	"testing"
 )
 
@@ -52,5 +54,35 @@ func TestClaim(t *testing.T) {
 		if got, ok := id.Claim(name); ok {
 			t.Errorf("Claim(%q) = %q, want none", name, got)
 		}
+	}
+}
+
+func TestReason(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"nil", nil, ""},
+		{"classified", unauthenticated(ReasonExpired, "token expired %s ago", "1m"), ReasonExpired},
+		{"classified and wrapped", fmt.Errorf("bearer: %w", unauthenticated(ReasonMalformed, "empty token")), ReasonMalformed},
+		{"bare sentinel", ErrUnauthenticated, ReasonOther},
+		{"unrelated error", errors.New("boom"), ReasonOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Reason(tt.err); got != tt.want {
+				t.Errorf("Reason(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+			if got := Reason(tt.err); tt.err != nil && !slices.Contains(Reasons(), got) {
+				t.Errorf("Reason(%v) = %q, not one of Reasons()", tt.err, got)
+			}
+		})
+	}
+	if err := unauthenticated(ReasonMissing, "no bearer token"); !errors.Is(err, ErrUnauthenticated) ||
+		err.Error() != "auth: unauthenticated: no bearer token" {
+		t.Errorf("unauthenticated = %q, want it to wrap ErrUnauthenticated with the detail", err)
 	}
 }

@@ -65,40 +65,58 @@ type keysFetch struct {
 var errKeysThrottled = errors.New("key set fetched too recently to fetch again")
 
 // VerifySignature implements oidc.KeySet: it returns the payload of a token
-// signed by one of the issuer's keys.
+// signed by one of the issuer's keys, and records why it refused one in the
+// context's keySetOutcome.
 func (k *remoteKeys) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	payload, reason, err := k.verifySignature(ctx, raw)
+	recordKeySetOutcome(ctx, reason, payload)
+	return payload, err
+}
+
+func (k *remoteKeys) verifySignature(ctx context.Context, raw string) (payload []byte, reason string, err error) {
 	jws, err := jose.ParseSignedCompact(raw, signingAlgs)
 	if err != nil {
-		return nil, fmt.Errorf("malformed token: %w", err)
+		return nil, ReasonMalformed, fmt.Errorf("malformed token: %w", err)
 	}
 	if len(jws.Signatures) != 1 {
-		return nil, errors.New("token does not have exactly one signature")
+		return nil, ReasonMalformed, errors.New("token does not have exactly one signature")
 	}
 	kid := jws.Signatures[0].Header.KeyID
 
 	payload, known := verifyWith(jws, k.cached(), kid)
 	if payload != nil {
-		return payload, nil
+		return payload, "", nil
 	}
 	if known && kid != "" {
 		// The key is the one the token names and it does not match:
 		// fetching again will not change that.
-		return nil, errors.New("signature does not verify")
+		return nil, ReasonBadSignature, errors.New("signature does not verify")
 	}
 	if err := k.refresh(ctx); err != nil {
+		// A throttled refetch is the key set answering "still no such
+		// key"; any other failure leaves the question open.
+		unavailable := !errors.Is(err, errKeysThrottled)
 		if known {
-			return nil, fmt.Errorf("signature does not verify with any key (refetch: %w)", err)
+			reason := ReasonBadSignature
+			if unavailable {
+				reason = ReasonKeysUnavailable
+			}
+			return nil, reason, fmt.Errorf("signature does not verify with any key (refetch: %w)", err)
 		}
-		return nil, fmt.Errorf("unknown key id %q (refetch: %w)", clip(kid), err)
+		reason := ReasonUnknownKey
+		if unavailable {
+			reason = ReasonKeysUnavailable
+		}
+		return nil, reason, fmt.Errorf("unknown key id %q (refetch: %w)", clip(kid), err)
 	}
 	payload, known = verifyWith(jws, k.cached(), kid)
 	switch {
 	case payload != nil:
-		return payload, nil
+		return payload, "", nil
 	case known:
-		return nil, errors.New("signature does not verify")
+		return nil, ReasonBadSignature, errors.New("signature does not verify")
 	}
-	return nil, fmt.Errorf("unknown key id %q", clip(kid))
+	return nil, ReasonUnknownKey, fmt.Errorf("unknown key id %q", clip(kid))
 }
 
 // verifyWith tries the keys the token's kid selects (all of them when it has

@@ -61,6 +61,7 @@ type OIDCConfig struct {
 type OIDC struct {
 	verifier *oidc.IDTokenVerifier
 	keys     *remoteKeys
+	issuer   string
 	audience string
 	cookie   string
 	leeway   time.Duration
@@ -127,6 +128,7 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 	return &OIDC{
 		verifier: verifier,
 		keys:     keys,
+		issuer:   cfg.Issuer,
 		audience: cfg.Audience,
 		cookie:   cfg.Cookie,
 		leeway:   leeway,
@@ -153,21 +155,21 @@ func (o *OIDC) token(r *http.Request) (string, error) {
 	case 1:
 		return bearerToken(h[0])
 	default:
-		return "", unauthenticated("%d Authorization headers", len(h))
+		return "", unauthenticated(ReasonMalformed, "%d Authorization headers", len(h))
 	}
 	if o.cookie == "" {
-		return "", unauthenticated("no bearer token")
+		return "", unauthenticated(ReasonMissing, "no bearer token")
 	}
 	switch c := r.CookiesNamed(o.cookie); len(c) {
 	case 0:
-		return "", unauthenticated("no bearer token and no %s cookie", o.cookie)
+		return "", unauthenticated(ReasonMissing, "no bearer token and no %s cookie", o.cookie)
 	case 1:
 		if err := checkTokenChars(c[0].Value, MaxTokenBytes, false); err != nil {
 			return "", fmt.Errorf("%s cookie: %w", o.cookie, err)
 		}
 		return c[0].Value, nil
 	default:
-		return "", unauthenticated("%d %s cookies", len(c), o.cookie)
+		return "", unauthenticated(ReasonMalformed, "%d %s cookies", len(c), o.cookie)
 	}
 }
 
@@ -176,7 +178,7 @@ func (o *OIDC) token(r *http.Request) (string, error) {
 func bearerToken(h string) (string, error) {
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", unauthenticated("Authorization header is not \"Bearer <token>\"")
+		return "", unauthenticated(ReasonMalformed, "Authorization header is not \"Bearer <token>\"")
 	}
 	if err := checkTokenChars(tok, MaxTokenBytes, false); err != nil {
 		return "", fmt.Errorf("bearer: %w", err)
@@ -187,9 +189,10 @@ func bearerToken(h string) (string, error) {
 // verify checks a raw token and returns its identity.
 func (o *OIDC) verify(ctx context.Context, raw string) (Identity, error) {
 	// go-oidc checks the algorithm, the signature (through o.keys) and iss.
-	tok, err := o.verifier.Verify(ctx, raw)
+	var ks keySetOutcome
+	tok, err := o.verifier.Verify(withKeySetOutcome(ctx, &ks), raw)
 	if err != nil {
-		return Identity{}, unauthenticated("%v", err)
+		return Identity{}, unauthenticated(o.verifyReason(ks), "%v", err)
 	}
 	var reg struct {
 		Exp      json.RawMessage `json:"exp"`
@@ -197,7 +200,7 @@ func (o *OIDC) verify(ctx context.Context, raw string) (Identity, error) {
 		ClientID json.RawMessage `json:"client_id"`
 	}
 	if err := tok.Claims(&reg); err != nil {
-		return Identity{}, unauthenticated("claims: %v", err)
+		return Identity{}, unauthenticated(ReasonMalformed, "claims: %v", err)
 	}
 	if err := o.checkAudience(tok.Audience, reg.ClientID); err != nil {
 		return Identity{}, err
@@ -206,13 +209,32 @@ func (o *OIDC) verify(ctx context.Context, raw string) (Identity, error) {
 		return Identity{}, err
 	}
 	if tok.Subject == "" {
-		return Identity{}, unauthenticated("token has no sub")
+		return Identity{}, unauthenticated(ReasonMalformed, "token has no sub")
 	}
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
-		return Identity{}, unauthenticated("claims: %v", err)
+		return Identity{}, unauthenticated(ReasonMalformed, "claims: %v", err)
 	}
 	return Identity{Subject: tok.Subject, Claims: claims}, nil
+}
+
+// verifyReason classifies a failed go-oidc Verify: the key set's reason
+// when it refused the token; malformed when the token never reached it;
+// after a verified signature, only the issuer or the claims JSON can fail.
+func (o *OIDC) verifyReason(ks keySetOutcome) string {
+	switch {
+	case ks.reason != "":
+		return ks.reason
+	case !ks.verified:
+		return ReasonMalformed
+	}
+	var claims struct {
+		Iss string `json:"iss"`
+	}
+	if json.Unmarshal(ks.payload, &claims) == nil && claims.Iss != o.issuer {
+		return ReasonWrongIssuerOrAudience
+	}
+	return ReasonMalformed
 }
 
 // checkAudience accepts aud holding the audience or, only when there is no
@@ -222,14 +244,14 @@ func (o *OIDC) checkAudience(aud []string, rawClientID json.RawMessage) error {
 		if slices.Contains(aud, o.audience) {
 			return nil
 		}
-		return unauthenticated("aud %q does not include the configured audience", aud)
+		return unauthenticated(ReasonWrongIssuerOrAudience, "aud %q does not include the configured audience", aud)
 	}
 	var clientID string
 	if len(rawClientID) == 0 || json.Unmarshal(rawClientID, &clientID) != nil || clientID == "" {
-		return unauthenticated("token has neither aud nor a client_id string")
+		return unauthenticated(ReasonWrongIssuerOrAudience, "token has neither aud nor a client_id string")
 	}
 	if clientID != o.audience {
-		return unauthenticated("client_id %q is not the configured audience", clip(clientID))
+		return unauthenticated(ReasonWrongIssuerOrAudience, "client_id %q is not the configured audience", clip(clientID))
 	}
 	return nil
 }

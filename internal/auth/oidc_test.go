@@ -56,6 +56,7 @@ func TestOIDCAuthenticate(t *testing.T) {
 		cookies []string // AUTH cookie values
 		wantSub string   // empty: must be refused
 		detail  string   // refused: a word of the reason, so the row fails for the right cause
+		reason  string   // refused: what Reason says
 	}{
 		// Accepted.
 		{name: "bearer RS256", auth: []string{"Bearer " + good}, wantSub: "alice"},
@@ -71,37 +72,37 @@ func TestOIDCAuthenticate(t *testing.T) {
 		{name: "header wins over cookie", auth: []string{"Bearer " + good}, cookies: []string{"garbage"}, wantSub: "alice"},
 
 		// Refused.
-		{name: "no token", detail: "no bearer token"},
-		{name: "empty bearer", auth: []string{"Bearer "}, detail: "empty token"},
-		{name: "basic scheme", auth: []string{"Basic YWxpY2U6cHc="}, detail: "not \"Bearer"},
-		{name: "bearer without space", auth: []string{"Bearer" + good}, detail: "not \"Bearer"},
-		{name: "two spaces", auth: []string{"Bearer  " + good}, detail: "outside base64url"},
-		{name: "two tokens in one header", auth: []string{"Bearer " + good + ", Bearer " + good}, detail: "outside base64url"},
-		{name: "two Authorization headers", auth: []string{"Bearer " + good, "Bearer " + good}, detail: "2 Authorization headers"},
-		{name: "bad header does not fall back to cookie", auth: []string{"Token " + good}, cookies: []string{good}, detail: "not \"Bearer"},
-		{name: "two auth cookies", cookies: []string{good, good}, detail: "2 AUTH cookies"},
-		{name: "signed by another key under a known kid", auth: []string{"Bearer " + signJWT(t, jose.RS256, "rsa-1", rsaOther(), claims(nil))}, detail: "signature"},
-		{name: "payload swapped under a good signature", auth: []string{"Bearer " + goodHeader + "." + b64(claims(map[string]any{"sub": "mallory"})) + "." + goodSig}, detail: "signature"},
-		{name: "signature stripped", auth: []string{"Bearer " + goodHeader + "." + goodPayload + "."}, detail: "signature"},
-		{name: "alg none", auth: []string{"Bearer " + b64(map[string]string{"alg": "none", "kid": "rsa-1"}) + "." + goodPayload + "."}, detail: "none"},
-		{name: "HS256 keyed with the RSA public key", auth: []string{"Bearer " + hs256("rsa-1", publicPEM(t, rsaKey1().Public()))}, detail: "HS256"},
-		{name: "HS256 with the published oct key", auth: []string{"Bearer " + hs256("hmac-1", []byte(hmacSecret))}, detail: "HS256"},
-		{name: "wrong iss", auth: []string{"Bearer " + rs(claims(map[string]any{"iss": "https://evil.example.com"}))}, detail: "different provider"},
-		{name: "wrong aud", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": "other-app"}))}, detail: "aud"},
-		{name: "wrong aud, right client_id", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": "other-app", "client_id": testAudience}))}, detail: "aud"},
-		{name: "no aud, wrong client_id", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": nil, "client_id": "other-app"}))}, detail: "client_id"},
-		{name: "neither aud nor client_id", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": nil}))}, detail: "neither aud"},
-		{name: "expired", auth: []string{"Bearer " + rs(claims(map[string]any{"exp": now.Add(-2 * time.Minute).Unix()}))}, detail: "expired"},
-		{name: "no exp", auth: []string{"Bearer " + rs(claims(map[string]any{"exp": nil}))}, detail: "no exp"},
-		{name: "not yet valid", auth: []string{"Bearer " + rs(claims(map[string]any{"nbf": now.Add(5 * time.Minute).Unix()}))}, detail: "not valid for another"},
-		{name: "no sub", auth: []string{"Bearer " + rs(claims(map[string]any{"sub": nil}))}, detail: "no sub"},
-		{name: "unknown kid", auth: []string{"Bearer " + signJWT(t, jose.RS256, "rsa-9", rsaOther(), claims(nil))}, detail: "unknown key id"},
-		{name: "malformed base64", auth: []string{"Bearer " + goodHeader + ".e." + goodSig}, detail: "malformed"},
-		{name: "malformed payload JSON under a good signature", auth: []string{"Bearer " + signJWT(t, jose.RS256, "rsa-1", rsaKey1(), []byte(`{"sub":"alice",`))}, detail: "unmarshal"},
-		{name: "malformed header JSON", auth: []string{"Bearer " + b64([]byte(`{"alg":"RS256",`)) + "." + goodPayload + "." + goodSig}, detail: "malformed"},
-		{name: "two segments", auth: []string{"Bearer " + goodHeader + "." + goodPayload}, detail: "malformed"},
-		{name: "token over 8 KiB", auth: []string{"Bearer " + rs(claims(map[string]any{"pad": strings.Repeat("x", 8<<10)}))}, detail: "over the 8192-byte limit"},
-		{name: "cookie over 8 KiB", cookies: []string{rs(claims(map[string]any{"pad": strings.Repeat("x", 8<<10)}))}, detail: "over the 8192-byte limit"},
+		{name: "no token", detail: "no bearer token", reason: ReasonMissing},
+		{name: "empty bearer", auth: []string{"Bearer "}, detail: "empty token", reason: ReasonMalformed},
+		{name: "basic scheme", auth: []string{"Basic YWxpY2U6cHc="}, detail: "not \"Bearer", reason: ReasonMalformed},
+		{name: "bearer without space", auth: []string{"Bearer" + good}, detail: "not \"Bearer", reason: ReasonMalformed},
+		{name: "two spaces", auth: []string{"Bearer  " + good}, detail: "outside base64url", reason: ReasonMalformed},
+		{name: "two tokens in one header", auth: []string{"Bearer " + good + ", Bearer " + good}, detail: "outside base64url", reason: ReasonMalformed},
+		{name: "two Authorization headers", auth: []string{"Bearer " + good, "Bearer " + good}, detail: "2 Authorization headers", reason: ReasonMalformed},
+		{name: "bad header does not fall back to cookie", auth: []string{"Token " + good}, cookies: []string{good}, detail: "not \"Bearer", reason: ReasonMalformed},
+		{name: "two auth cookies", cookies: []string{good, good}, detail: "2 AUTH cookies", reason: ReasonMalformed},
+		{name: "signed by another key under a known kid", auth: []string{"Bearer " + signJWT(t, jose.RS256, "rsa-1", rsaOther(), claims(nil))}, detail: "signature", reason: ReasonBadSignature},
+		{name: "payload swapped under a good signature", auth: []string{"Bearer " + goodHeader + "." + b64(claims(map[string]any{"sub": "mallory"})) + "." + goodSig}, detail: "signature", reason: ReasonBadSignature},
+		{name: "signature stripped", auth: []string{"Bearer " + goodHeader + "." + goodPayload + "."}, detail: "signature", reason: ReasonBadSignature},
+		{name: "alg none", auth: []string{"Bearer " + b64(map[string]string{"alg": "none", "kid": "rsa-1"}) + "." + goodPayload + "."}, detail: "none", reason: ReasonMalformed},
+		{name: "HS256 keyed with the RSA public key", auth: []string{"Bearer " + hs256("rsa-1", publicPEM(t, rsaKey1().Public()))}, detail: "HS256", reason: ReasonMalformed},
+		{name: "HS256 with the published oct key", auth: []string{"Bearer " + hs256("hmac-1", []byte(hmacSecret))}, detail: "HS256", reason: ReasonMalformed},
+		{name: "wrong iss", auth: []string{"Bearer " + rs(claims(map[string]any{"iss": "https://evil.example.com"}))}, detail: "different provider", reason: ReasonWrongIssuerOrAudience},
+		{name: "wrong aud", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": "other-app"}))}, detail: "aud", reason: ReasonWrongIssuerOrAudience},
+		{name: "wrong aud, right client_id", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": "other-app", "client_id": testAudience}))}, detail: "aud", reason: ReasonWrongIssuerOrAudience},
+		{name: "no aud, wrong client_id", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": nil, "client_id": "other-app"}))}, detail: "client_id", reason: ReasonWrongIssuerOrAudience},
+		{name: "neither aud nor client_id", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": nil}))}, detail: "neither aud", reason: ReasonWrongIssuerOrAudience},
+		{name: "expired", auth: []string{"Bearer " + rs(claims(map[string]any{"exp": now.Add(-2 * time.Minute).Unix()}))}, detail: "expired", reason: ReasonExpired},
+		{name: "no exp", auth: []string{"Bearer " + rs(claims(map[string]any{"exp": nil}))}, detail: "no exp", reason: ReasonMalformed},
+		{name: "not yet valid", auth: []string{"Bearer " + rs(claims(map[string]any{"nbf": now.Add(5 * time.Minute).Unix()}))}, detail: "not valid for another", reason: ReasonExpired},
+		{name: "no sub", auth: []string{"Bearer " + rs(claims(map[string]any{"sub": nil}))}, detail: "no sub", reason: ReasonMalformed},
+		{name: "unknown kid", auth: []string{"Bearer " + signJWT(t, jose.RS256, "rsa-9", rsaOther(), claims(nil))}, detail: "unknown key id", reason: ReasonUnknownKey},
+		{name: "malformed base64", auth: []string{"Bearer " + goodHeader + ".e." + goodSig}, detail: "malformed", reason: ReasonMalformed},
+		{name: "malformed payload JSON under a good signature", auth: []string{"Bearer " + signJWT(t, jose.RS256, "rsa-1", rsaKey1(), []byte(`{"sub":"alice",`))}, detail: "unmarshal", reason: ReasonMalformed},
+		{name: "malformed header JSON", auth: []string{"Bearer " + b64([]byte(`{"alg":"RS256",`)) + "." + goodPayload + "." + goodSig}, detail: "malformed", reason: ReasonMalformed},
+		{name: "two segments", auth: []string{"Bearer " + goodHeader + "." + goodPayload}, detail: "malformed", reason: ReasonMalformed},
+		{name: "token over 8 KiB", auth: []string{"Bearer " + rs(claims(map[string]any{"pad": strings.Repeat("x", 8<<10)}))}, detail: "over the 8192-byte limit", reason: ReasonMalformed},
+		{name: "cookie over 8 KiB", cookies: []string{rs(claims(map[string]any{"pad": strings.Repeat("x", 8<<10)}))}, detail: "over the 8192-byte limit", reason: ReasonMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +122,9 @@ func TestOIDCAuthenticate(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.detail) {
 				t.Errorf("err = %q, want it to say %q", err, tt.detail)
+			}
+			if got := Reason(err); got != tt.reason {
+				t.Errorf("Reason = %q, want %q (err %v)", got, tt.reason, err)
 			}
 			for _, h := range append(tt.auth, tt.cookies...) {
 				if tok := strings.TrimPrefix(h, "Bearer "); len(tok) > 20 && strings.Contains(err.Error(), tok) {
@@ -295,6 +299,9 @@ func TestOIDCIssuerDown(t *testing.T) {
 			took, err := auth("rsa-9", rsaOther())
 			if !errors.Is(err, ErrUnauthenticated) {
 				t.Fatalf("unknown kid: err = %v, want refused", err)
+			}
+			if got := Reason(err); got != ReasonKeysUnavailable {
+				t.Errorf("unknown kid with the issuer down: Reason = %q, want %q", got, ReasonKeysUnavailable)
 			}
 			if took >= fetchTimeout {
 				t.Fatalf("unknown kid held the request %s: as long as the whole fetch", took)

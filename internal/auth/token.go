@@ -27,10 +27,11 @@ const (
 	fetchTimeout = 10 * time.Second
 )
 
-// unauthenticated returns an error wrapping ErrUnauthenticated with a detail
-// for logs. Callers never pass the token itself.
-func unauthenticated(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrUnauthenticated, fmt.Sprintf(format, args...))
+// unauthenticated returns an error wrapping ErrUnauthenticated with its
+// reason (one of Reasons) and a detail for logs. Callers never pass the
+// token itself.
+func unauthenticated(reason, format string, args ...any) error {
+	return &failure{reason: reason, detail: fmt.Sprintf(format, args...)}
 }
 
 // clip shortens an attacker-controlled value (a kid, a signer) before it
@@ -49,16 +50,16 @@ func clip(s string) string {
 func checkTokenChars(tok string, limit int, padding bool) error {
 	switch {
 	case tok == "":
-		return unauthenticated("empty token")
+		return unauthenticated(ReasonMalformed, "empty token")
 	case len(tok) > limit:
-		return unauthenticated("token is %d bytes, over the %d-byte limit", len(tok), limit)
+		return unauthenticated(ReasonMalformed, "token is %d bytes, over the %d-byte limit", len(tok), limit)
 	}
 	for i := 0; i < len(tok); i++ {
 		switch c := tok[i]; {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.':
 		case padding && (c == '=' || c == '+' || c == '/'):
 		default:
-			return unauthenticated("token has a byte outside base64url at offset %d", i)
+			return unauthenticated(ReasonMalformed, "token has a byte outside base64url at offset %d", i)
 		}
 	}
 	return nil
@@ -93,18 +94,18 @@ func checkTimes(now time.Time, leeway time.Duration, exp, nbf json.RawMessage) e
 	e, ok, err := numericDate(exp)
 	switch {
 	case err != nil:
-		return unauthenticated("exp: %v", err)
+		return unauthenticated(ReasonMalformed, "exp: %v", err)
 	case !ok:
-		return unauthenticated("token has no exp")
+		return unauthenticated(ReasonMalformed, "token has no exp")
 	case !now.Before(e.Add(leeway)):
-		return unauthenticated("token expired %s ago", now.Sub(e).Round(time.Second))
+		return unauthenticated(ReasonExpired, "token expired %s ago", now.Sub(e).Round(time.Second))
 	}
 	n, ok, err := numericDate(nbf)
 	switch {
 	case err != nil:
-		return unauthenticated("nbf: %v", err)
+		return unauthenticated(ReasonMalformed, "nbf: %v", err)
 	case ok && now.Add(leeway).Before(n):
-		return unauthenticated("token not valid for another %s", n.Sub(now).Round(time.Second))
+		return unauthenticated(ReasonExpired, "token not valid for another %s", n.Sub(now).Round(time.Second))
 	}
 	return nil
 }
