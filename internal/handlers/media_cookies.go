@@ -59,10 +59,15 @@ type Scope struct {
 
 func (s Scope) allows(id auth.Identity) bool { return s.Allowed == nil || s.Allowed(id) }
 
+// notReadyRetryAfter is the Retry-After, in seconds, of an issuance refused
+// because no key has loaded yet: the key store retries within seconds.
+const notReadyRetryAfter = "5"
+
 // handleIssueCookies serves POST /auth/media-cookies (and GET when enabled):
-// it authenticates the caller, builds one custom policy per scope, signs
-// them and sets the CloudFront cookies.
-func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, opts Options, m *Metrics) http.Handler {
+// it limits the rate per client address, refuses to work before a key has
+// loaded, authenticates the caller, limits the rate per identity, builds one
+// custom policy per scope, signs them and sets the CloudFront cookies.
+func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, ready func() bool, opts Options, m *Metrics) http.Handler {
 	type request struct {
 		Scopes []string `json:"scopes"`
 	}
@@ -80,11 +85,26 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, opts Opti
 	for _, s := range opts.Scopes {
 		byName[s.Name] = s
 	}
+	perIP := newRateLimiter(opts.RateLimitPerIP, "ip", m)
+	perIdentity := newRateLimiter(opts.RateLimitPerIdentity, "identity", m)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !perIP.allow(w, r, ipKey(clientIP(r, opts.TrustedProxies))) {
+			return
+		}
+		if !ready() {
+			m.issued.WithLabelValues("not_ready").Inc()
+			w.Header().Set("Retry-After", notReadyRetryAfter)
+			respondError(w, r, &httpError{Code: http.StatusServiceUnavailable, Type: "not-ready", Msg: "no signing key is loaded yet"})
+			return
+		}
 		id, err := authn.Authenticate(r)
 		if err != nil {
 			m.issued.WithLabelValues("unauthenticated").Inc()
+			m.authFailures.WithLabelValues(auth.Reason(err)).Inc()
 			respondError(w, r, &httpError{Code: http.StatusUnauthorized, Type: "unauthenticated", Msg: "no valid identity", Err: err})
+			return
+		}
+		if !perIdentity.allow(w, r, id.Subject) {
 			return
 		}
 		req, err := decodeRequest[request](w, r)
@@ -114,15 +134,19 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, opts Opti
 			path, err := sc.Path.Expand(id.Claim)
 			if err != nil {
 				m.issued.WithLabelValues("forbidden").Inc()
+				m.scopeIssued.WithLabelValues(sc.Name, "not_grantable").Inc()
 				respondError(w, r, &httpError{Code: http.StatusForbidden, Type: "identity-not-grantable",
 					Msg: "the identity cannot be granted a media path for scope " + sc.Name, Err: err})
 				return
 			}
 			expires := now.Add(sc.TTL).Truncate(time.Second)
 			g := signer.Grant{Resource: opts.CloudFrontBaseURL + path, Expires: expires, IPRange: ipRange}
+			start := time.Now()
 			signed, err := issuer.Sign(g)
+			m.signing.Observe(time.Since(start).Seconds())
 			if err != nil {
 				m.issued.WithLabelValues("error").Inc()
+				m.scopeIssued.WithLabelValues(sc.Name, "error").Inc()
 				respondError(w, r, err)
 				return
 			}
@@ -131,6 +155,7 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, opts Opti
 			cs, err := signed.Cookies(co, now)
 			if err != nil {
 				m.issued.WithLabelValues("error").Inc()
+				m.scopeIssued.WithLabelValues(sc.Name, "error").Inc()
 				respondError(w, r, err)
 				return
 			}
@@ -149,6 +174,9 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, opts Opti
 			http.SetCookie(w, c)
 		}
 		m.issued.WithLabelValues("ok").Inc()
+		for _, sc := range scopes {
+			m.scopeIssued.WithLabelValues(sc.Name, "ok").Inc()
+		}
 		hlog.FromRequest(r).Info().Str("sub", id.Subject).Int("grants", len(resp.Grants)).
 			Time("expires_at", resp.ExpiresAt).Msg("issued media cookies")
 		respondJSON(w, r, http.StatusOK, resp)

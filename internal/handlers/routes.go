@@ -26,6 +26,11 @@ type Options struct {
 	CORSAllowedOrigins []string
 	TrustedProxies     []netip.Prefix
 	Now                func() time.Time // nil: time.Now
+	// RateLimitPerIP limits issuance requests per client address (an IPv6
+	// client's /64), before authentication; RateLimitPerIdentity per
+	// authenticated subject. The zero RateLimit is no limit.
+	RateLimitPerIP       RateLimit
+	RateLimitPerIdentity RateLimit
 }
 
 // NewServer returns the API handler with every route and middleware.
@@ -48,7 +53,8 @@ func NewServer(logger zerolog.Logger, opts Options, issuer CookieIssuer, authn a
 	r.Get("/healthz", handleHealthz().ServeHTTP)
 	r.Get("/readyz", handleReadyz(ready).ServeHTTP)
 
-	issue := handleIssueCookies(issuer, authn, opts, m)
+	m.initScopes(opts.Scopes)
+	issue := handleIssueCookies(issuer, authn, ready, opts, m)
 	r.Post("/auth/media-cookies", issue.ServeHTTP)
 	if opts.AllowGet {
 		r.Get("/auth/media-cookies", issue.ServeHTTP)

@@ -1,0 +1,68 @@
+package handlers
+
+import (
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/go-chi/httprate"
+)
+
+// RateLimit allows Requests per Window; the zero RateLimit is no limit.
+type RateLimit struct {
+	Requests int
+	Window   time.Duration // whole seconds: Retry-After is in seconds
+}
+
+// rateLimiter answers 429 once a key has used up its requests in the
+// sliding window. A nil *rateLimiter allows everything.
+type rateLimiter struct {
+	limiter *httprate.RateLimiter
+	name    string // "ip" or "identity": the metric label and the problem detail
+	metrics *Metrics
+}
+
+// newRateLimiter returns nil when limit is the zero RateLimit. The counter
+// is in memory: each task limits on its own, so N tasks behind a load
+// balancer allow up to N times the limit.
+func newRateLimiter(limit RateLimit, name string, m *Metrics) *rateLimiter {
+	if limit.Requests <= 0 || limit.Window <= 0 {
+		return nil
+	}
+	return &rateLimiter{
+		limiter: httprate.NewRateLimiter(limit.Requests, limit.Window),
+		name:    name,
+		metrics: m,
+	}
+}
+
+// allow counts a request under key and reports whether it may proceed;
+// when it may not, the 429 problem (with Retry-After) has been written.
+func (l *rateLimiter) allow(w http.ResponseWriter, r *http.Request, key string) bool {
+	if l == nil {
+		return true
+	}
+	// The in-memory counter never fails, so OnLimit's true always means
+	// "over the limit" (it has set Retry-After to the window in seconds),
+	// never "error already answered".
+	if !l.limiter.OnLimit(w, r, key) {
+		return true
+	}
+	l.metrics.rateLimited.WithLabelValues(l.name).Inc()
+	l.metrics.issued.WithLabelValues("rate_limited").Inc()
+	respondError(w, r, &httpError{Code: http.StatusTooManyRequests, Type: "rate-limited",
+		Msg: "too many requests for this " + l.name + "; retry after the number of seconds in Retry-After"})
+	return false
+}
+
+// ipKey is the rate-limit key of a client address: the address itself, or
+// for IPv6 its /64, which one subscriber usually holds whole.
+func ipKey(a netip.Addr) string {
+	switch {
+	case !a.IsValid():
+		return "unknown"
+	case a.Is4():
+		return a.String()
+	}
+	return netip.PrefixFrom(a, 64).Masked().String()
+}
