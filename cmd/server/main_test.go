@@ -197,8 +197,17 @@ func TestRunDevIssuesCookies(t *testing.T) {
 	}
 	mb, _ := io.ReadAll(metrics.Body)
 	metrics.Body.Close()
-	if !strings.Contains(string(mb), `cfcookies_issuances_total{result="ok"} 1`) {
-		t.Errorf("metrics lack the issuance:\n%s", mb)
+	for _, want := range []string{
+		`cfcookies_issuances_total{result="ok"} 1`,
+		`cfcookies_scope_issuances_total{outcome="ok",scope="default"} 1`,
+		`cfcookies_key_ready{source="ephemeral"} 1`,
+		`cfcookies_key_rotations_total 0`,
+		`cfcookies_signing_duration_seconds_count 1`,
+		`cfcookies_auth_failures_total{reason="bad_signature"} 0`,
+	} {
+		if !strings.Contains(string(mb), want) {
+			t.Errorf("metrics lack %s:\n%s", want, mb)
+		}
 	}
 
 	if err := stop(); err != nil {

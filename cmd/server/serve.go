@@ -59,6 +59,9 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 		return err
 	}
 	metrics := handlers.NewMetrics()
+	if err := metrics.Register(store.Collector()); err != nil {
+		return err
+	}
 	api := handlers.NewServer(logger, handlers.Options{
 		CloudFrontBaseURL: cfg.CloudFront.BaseURL(),
 		Scopes:            scopes(cfg.Scopes),
@@ -72,6 +75,10 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 		IPv6Unbound:        cfg.IPv6Clients == "unbound",
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 		TrustedProxies:     cfg.TrustedProxies,
+		// Both limits apply per task: behind N tasks a client gets up to N
+		// times as many.
+		RateLimitPerIP:       handlers.RateLimit(cfg.RateLimitPerIP),
+		RateLimitPerIdentity: handlers.RateLimit(cfg.RateLimitPerIdentity),
 	}, store, authn, store.Ready, metrics)
 	if cfg.Dev {
 		// The demo page sends X-Dev-User: it exists only in dev mode.
