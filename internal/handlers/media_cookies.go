@@ -118,7 +118,7 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, opts Opti
 					Msg: "the identity cannot be granted a media path for scope " + sc.Name, Err: err})
 				return
 			}
-			expires := now.Add(sc.TTL).Truncate(time.Second)
+			expires := policyExpiry(now, sc.TTL, opts.ExpiryGranularity)
 			g := signer.Grant{Resource: opts.CloudFrontBaseURL + path, Expires: expires, IPRange: ipRange}
 			signed, err := issuer.Sign(g)
 			if err != nil {
@@ -135,7 +135,10 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, opts Opti
 				return
 			}
 			cookies = append(cookies, cs...)
-			refresh := now.Add(sc.TTL * 4 / 5).Truncate(time.Second)
+			// A fifth of the TTL before expiry: four fifths of it after
+			// issuance without rounding, and with rounding still late
+			// enough that the next call gets a later policy.
+			refresh := expires.Add(-sc.TTL / 5).Truncate(time.Second)
 			if resp.ExpiresAt.IsZero() || expires.Before(resp.ExpiresAt) {
 				resp.ExpiresAt = expires.UTC()
 			}
@@ -153,6 +156,23 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, opts Opti
 			Time("expires_at", resp.ExpiresAt).Msg("issued media cookies")
 		respondJSON(w, r, http.StatusOK, resp)
 	})
+}
+
+// policyExpiry is when a policy issued at now for ttl expires: now + ttl
+// in whole seconds, rounded up to a multiple of granularity (counted from
+// the Unix epoch) when granularity is set. Requests inside one window then
+// build byte-identical policies, whose signature the issuer may cache.
+func policyExpiry(now time.Time, ttl, granularity time.Duration) time.Time {
+	exp := now.Add(ttl)
+	g := int64(granularity / time.Second)
+	if g <= 0 {
+		return exp.Truncate(time.Second)
+	}
+	sec := exp.Unix()
+	if exp.Nanosecond() > 0 {
+		sec++
+	}
+	return time.Unix((sec+g-1)/g*g, 0)
 }
 
 // handleRevokeCookies serves DELETE /auth/media-cookies: it expires every
