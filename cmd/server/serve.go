@@ -56,6 +56,10 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 		return err
 	}
 	metrics := handlers.NewMetrics()
+	issuer, err := newIssuer(cfg, store, metrics)
+	if err != nil {
+		return err
+	}
 	api := handlers.NewServer(logger, handlers.Options{
 		CloudFrontBaseURL: cfg.CloudFront.BaseURL(),
 		Scopes:            scopes(cfg.Scopes),
@@ -69,7 +73,8 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 		IPv6Unbound:        cfg.IPv6Clients == "unbound",
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 		TrustedProxies:     cfg.TrustedProxies,
-	}, store, authn, store.Ready, metrics)
+		ExpiryGranularity:  cfg.ExpiryGranularity,
+	}, issuer, authn, store.Ready, metrics)
 	if cfg.Dev {
 		// The demo page sends X-Dev-User: it exists only in dev mode.
 		api = web.Handler(api)

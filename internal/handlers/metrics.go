@@ -42,6 +42,12 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// Register adds another part's collector (the signature cache's, for
+// example) to the registry.
+func (m *Metrics) Register(c prometheus.Collector) error {
+	return m.registry.Register(c)
+}
+
 // Handler serves the registry for GET /metrics on the metrics listener.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
