@@ -45,6 +45,7 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 	if err != nil {
 		return err
 	}
+	logger.Info().Str("signing_backend", keys.Backend()).Msg("signing backend")
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
