@@ -33,10 +33,26 @@ type rotatingIssuer interface {
 	Signer() *signer.Signer
 }
 
-// pin returns the issuer for one request: a rotating issuer's current
-// signer, so that every scope of the answer is signed with one key even if
-// the key rotates meanwhile.
+// pinnableIssuer is a CookieIssuer that can bind itself to its key of the
+// moment, such as the signature cache: Pin returns a Sign that keeps to
+// that key.
+type pinnableIssuer interface {
+	CookieIssuer
+	Pin() func(signer.Grant) (signer.Signed, error)
+}
+
+// issuerFunc adapts a sign function to CookieIssuer.
+type issuerFunc func(signer.Grant) (signer.Signed, error)
+
+func (f issuerFunc) Sign(g signer.Grant) (signer.Signed, error) { return f(g) }
+
+// pin returns the issuer for one request: a pinnable issuer pinned, or a
+// rotating issuer's current signer, so that every scope of the answer is
+// signed with one key even if the key rotates meanwhile.
 func pin(issuer CookieIssuer) CookieIssuer {
+	if p, ok := issuer.(pinnableIssuer); ok {
+		return issuerFunc(p.Pin())
+	}
 	if r, ok := issuer.(rotatingIssuer); ok {
 		if sg := r.Signer(); sg != nil {
 			return sg

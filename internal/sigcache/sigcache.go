@@ -150,6 +150,21 @@ func (c *Cache) Sign(g signer.Grant) (signer.Signed, error) {
 	if err != nil {
 		return signer.Signed{}, err
 	}
+	return c.sign(gen, g)
+}
+
+// Pin returns Sign bound to the signer current now and its cache: every
+// grant signed through it uses that one key even if the key rotates
+// meanwhile, so the scopes of one answer never mix keys.
+func (c *Cache) Pin() func(signer.Grant) (signer.Signed, error) {
+	gen, err := c.generation()
+	if err != nil {
+		return func(signer.Grant) (signer.Signed, error) { return signer.Signed{}, err }
+	}
+	return func(g signer.Grant) (signer.Signed, error) { return c.sign(gen, g) }
+}
+
+func (c *Cache) sign(gen *generation, g signer.Grant) (signer.Signed, error) {
 	policy, err := g.Policy()
 	if err != nil {
 		return signer.Signed{}, err

@@ -344,3 +344,23 @@ cfcookies_signature_cache_misses_total 2
 		t.Error(err)
 	}
 }
+
+// A pinned Sign keeps the key it was pinned with through a rotation.
+func TestPin(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "keys/rsa2048-pkcs8.pem", 10)
+	g := grant("alice", testNow.Add(time.Hour))
+	pinned := f.cache.Pin()
+	f.cur.Store(f.newSigner(t, "K2", f.key.Signer))
+	if s, err := pinned(g); err != nil || s.KeyPairID != "K1" {
+		t.Errorf("pinned Sign after rotation: %v, %v; want K1", s, err)
+	}
+	if s := mustSign(t, f.cache, g); s.KeyPairID != "K2" {
+		t.Errorf("Sign after rotation: key pair ID %s, want K2", s.KeyPairID)
+	}
+
+	f.cur.Store(nil)
+	if _, err := f.cache.Pin()(g); !errors.Is(err, ErrNoSigner) {
+		t.Errorf("pinned with no signer: err = %v, want ErrNoSigner", err)
+	}
+}
