@@ -53,12 +53,12 @@ func Version() string {
 type RSAKey struct {
 	pub *rsa.PublicKey
 	key *openssl.PrivateKeyRSA
-	// slots admits GOMAXPROCS signatures into libcrypto at once. A cgo
-	// call keeps its thread, so without a bound the runtime starts a
-	// thread for every waiting request (27 under the load test's 32
-	// connections), each with its own C stack and malloc arena, only to
-	// time-share the same cores: more memory and worse tail latency,
-	// for no more throughput.
+	// slots admits two signatures per GOMAXPROCS into libcrypto at once:
+	// one running, one ready to run as soon as it returns. A cgo call
+	// keeps its thread, so without a bound the runtime starts a thread
+	// for every waiting request (34 under the load test's 32
+	// connections, one per connection under real load), each with its
+	// own C stack and malloc arena, only to time-share the same cores.
 	slots chan struct{}
 }
 
@@ -81,7 +81,7 @@ func NewRSA(k *rsa.PrivateKey) (*RSAKey, error) {
 		return nil, fmt.Errorf("opensslkey: load RSA key: %w", err)
 	}
 	pub := k.PublicKey
-	return &RSAKey{pub: &pub, key: key, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}, nil
+	return &RSAKey{pub: &pub, key: key, slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}, nil
 }
 
 // Public returns the *rsa.PublicKey.
