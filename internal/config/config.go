@@ -58,7 +58,7 @@ type Config struct {
 	// every TTL. Default 1m, or a fifth of the shortest TTL if that is less.
 	ExpiryGranularity time.Duration
 	// SignatureCacheSize (SIGNATURE_CACHE_SIZE) bounds the signed policies
-	// kept in memory, default 4096; 0 disables the cache.
+	// kept in memory, default 1024; 0 disables the cache.
 	SignatureCacheSize int
 }
 
@@ -499,7 +499,7 @@ func (l *loader) media(c *Config) {
 // Defaults and bounds of the signing settings.
 const (
 	defaultExpiryGranularity  = time.Minute
-	defaultSignatureCacheSize = 4096
+	defaultSignatureCacheSize = 1024
 	maxSignatureCacheSize     = 1_000_000
 )
 

@@ -77,7 +77,7 @@ func TestLoadDevDefaults(t *testing.T) {
 		IPv6Clients: "reject",
 
 		ExpiryGranularity:  time.Minute,
-		SignatureCacheSize: 4096,
+		SignatureCacheSize: 1024,
 	}
 	checkDefaultScope(t, got)
 	got.Scopes = nil

@@ -73,7 +73,7 @@ func benchServer(b *testing.B, key crypto.Signer, cached bool) http.Handler {
 	}
 	var issuer CookieIssuer = s
 	if cached {
-		c, err := sigcache.New(func() *signer.Signer { return s }, sigcache.Options{Size: 4096})
+		c, err := sigcache.New(func() *signer.Signer { return s }, sigcache.Options{Size: 1024})
 		if err != nil {
 			b.Fatal(err)
 		}
