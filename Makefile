@@ -11,7 +11,7 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT_DIR     := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)
 GOLANGCI_LINT         := $(GOLANGCI_LINT_DIR)/golangci-lint
 
-.PHONY: help check test race vet lint fmt golangci-lint tools tffmt soak fuzz run
+.PHONY: help check test race vet lint fmt golangci-lint tools tffmt soak fuzz run openssl loadtest
 
 ## help: list the targets
 help:
@@ -75,3 +75,12 @@ fuzz:
 ## run: the service locally in dev mode, nothing to configure
 run:
 	$(GO) run ./cmd/server --dev
+
+## openssl: vet and test the openssl build (needs cgo, a C compiler and libcrypto)
+openssl:
+	CGO_ENABLED=1 $(GO) vet -tags openssl ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -tags openssl ./internal/opensslkey ./internal/keys ./cmd/server
+
+## loadtest: cfcookies against the Node and Go peers on one core (ROUNDS=3 for medians)
+loadtest:
+	./scripts/loadtest.sh

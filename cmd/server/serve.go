@@ -48,6 +48,7 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 	if err != nil {
 		return err
 	}
+	logger.Info().Str("signing_backend", keys.Backend()).Msg("signing backend")
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -60,6 +61,10 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 	}
 	metrics := handlers.NewMetrics()
 	if err := metrics.Register(store.Collector()); err != nil {
+		return err
+	}
+	issuer, err := newIssuer(cfg, store, metrics)
+	if err != nil {
 		return err
 	}
 	api := handlers.NewServer(logger, handlers.Options{
@@ -79,7 +84,8 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 		// times as many.
 		RateLimitPerIP:       handlers.RateLimit(cfg.RateLimitPerIP),
 		RateLimitPerIdentity: handlers.RateLimit(cfg.RateLimitPerIdentity),
-	}, store, authn, store.Ready, metrics)
+		ExpiryGranularity:    cfg.ExpiryGranularity,
+	}, issuer, authn, store.Ready, metrics)
 	if cfg.Dev {
 		// The demo page sends X-Dev-User: it exists only in dev mode.
 		api = web.Handler(api)

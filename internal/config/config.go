@@ -62,6 +62,15 @@ type Config struct {
 	RateLimitPerIdentity RateLimit
 	LogLevel             zerolog.Level // LOG_LEVEL, default info
 	LogFormat            string        // LOG_FORMAT: "json" (default) or "console"
+
+	// ExpiryGranularity (EXPIRY_GRANULARITY) rounds every policy expiry up
+	// to a multiple of it, so requests inside one window share a policy
+	// and its cached signature; 0 disables. Whole seconds, shorter than
+	// every TTL. Default 1m, or a fifth of the shortest TTL if that is less.
+	ExpiryGranularity time.Duration
+	// SignatureCacheSize (SIGNATURE_CACHE_SIZE) bounds the signed policies
+	// kept in memory, default 1024; 0 disables the cache.
+	SignatureCacheSize int
 }
 
 // CloudFront describes the distribution the cookies are for.
@@ -198,6 +207,7 @@ func (l *loader) load() *Config {
 	l.key(c)
 	l.cookie(c)
 	l.media(c)
+	l.signing(c)
 	l.auth(c)
 	l.cors(c)
 	l.proxies(c)
@@ -530,6 +540,49 @@ func (l *loader) media(c *Config) {
 	c.IPv6Clients = l.choice("BIND_CLIENT_IP_IPV6", "reject", "reject", "unbound")
 }
 
+// Defaults and bounds of the signing settings.
+const (
+	defaultExpiryGranularity  = time.Minute
+	defaultSignatureCacheSize = 1024
+	maxSignatureCacheSize     = 1_000_000
+)
+
+func (l *loader) signing(c *Config) {
+	// The shortest TTL of any scope; COOKIE_TTL when scopes failed to load.
+	shortest, shortestName := c.Cookie.TTL, "COOKIE_TTL"
+	for _, sc := range c.Scopes {
+		if sc.TTL < shortest {
+			shortest, shortestName = sc.TTL, "the TTL of scope "+sc.Name
+		}
+	}
+	c.ExpiryGranularity = min(defaultExpiryGranularity, (shortest / 5).Truncate(time.Second))
+	if v, set := l.get("EXPIRY_GRANULARITY"); set {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			l.fail("EXPIRY_GRANULARITY", v, `must be a duration such as "1m", or "0" to disable rounding`)
+		case d < 0:
+			l.fail("EXPIRY_GRANULARITY", v, "must not be negative")
+		case d%time.Second != 0:
+			l.fail("EXPIRY_GRANULARITY", v, "must be whole seconds: CloudFront policies expire on a second")
+		case d >= shortest:
+			l.fail("EXPIRY_GRANULARITY", v, "must be shorter than "+shortestName+" ("+shortest.String()+"): rounding up must not double a cookie's lifetime")
+		default:
+			c.ExpiryGranularity = d
+		}
+	}
+
+	c.SignatureCacheSize = defaultSignatureCacheSize
+	if v, set := l.get("SIGNATURE_CACHE_SIZE"); set {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > maxSignatureCacheSize {
+			l.fail("SIGNATURE_CACHE_SIZE", v, "must be a whole number from 0 (no cache) to 1000000")
+		} else {
+			c.SignatureCacheSize = n
+		}
+	}
+}
+
 func (l *loader) auth(c *Config) {
 	def := "oidc"
 	if l.dev {
@@ -676,6 +729,8 @@ func (c *Config) MarshalZerologObject(e *zerolog.Event) {
 		Str("media_path", c.MediaPath).
 		Str("scopes_file", c.ScopesFile).
 		Bool("allow_get", c.AllowGet).
+		Str("expiry_granularity", c.ExpiryGranularity.String()).
+		Int("signature_cache_size", c.SignatureCacheSize).
 		Str("auth_mode", c.Auth.Mode).
 		Str("oidc_issuer", c.Auth.OIDCIssuer).
 		Str("oidc_audience", c.Auth.OIDCAudience).

@@ -77,6 +77,9 @@ func TestLoadDevDefaults(t *testing.T) {
 		LogLevel:             zerolog.InfoLevel,
 		LogFormat:            "json",
 		IPv6Clients:          "reject",
+
+		ExpiryGranularity:  time.Minute,
+		SignatureCacheSize: 1024,
 	}
 	checkDefaultScope(t, got)
 	got.Scopes = nil
@@ -114,6 +117,8 @@ func TestLoadProduction(t *testing.T) {
 		"TRUSTED_PROXIES":           "10.1.2.3/16, 192.0.2.10, 2001:db8::1",
 		"LOG_LEVEL":                 "warn",
 		"LOG_FORMAT":                "console",
+		"EXPIRY_GRANULARITY":        "30s",
+		"SIGNATURE_CACHE_SIZE":      "0",
 	}), false)
 	if err != nil {
 		t.Fatalf("Load = %v", err)
@@ -127,6 +132,9 @@ func TestLoadProduction(t *testing.T) {
 		MediaPath:   "/media/{sub}/*",
 		AllowGet:    true,
 		IPv6Clients: "reject",
+
+		ExpiryGranularity:  30 * time.Second,
+		SignatureCacheSize: 0,
 		Auth: Auth{
 			Mode:   "alb",
 			Cookie: "session_jwt",
@@ -228,6 +236,16 @@ func TestLoadAccepts(t *testing.T) {
 			func(c *Config) (any, any) { return c.Cookie.TTL, time.Minute }},
 		{"ttl upper bound", false, map[string]string{"COOKIE_TTL": "168h"},
 			func(c *Config) (any, any) { return c.Cookie.TTL, 168 * time.Hour }},
+		{"expiry granularity disabled", false, map[string]string{"EXPIRY_GRANULARITY": "0"},
+			func(c *Config) (any, any) { return c.ExpiryGranularity, time.Duration(0) }},
+		{"expiry granularity just under the ttl", false, map[string]string{"EXPIRY_GRANULARITY": "9m59s"},
+			func(c *Config) (any, any) { return c.ExpiryGranularity, 9*time.Minute + 59*time.Second }},
+		{"default expiry granularity is a fifth of a short ttl", false, map[string]string{"COOKIE_TTL": "1m"},
+			func(c *Config) (any, any) { return c.ExpiryGranularity, 12 * time.Second }},
+		{"default expiry granularity with a 2m ttl", false, map[string]string{"COOKIE_TTL": "2m"},
+			func(c *Config) (any, any) { return c.ExpiryGranularity, 24 * time.Second }},
+		{"signature cache size", false, map[string]string{"SIGNATURE_CACHE_SIZE": " 100000 "},
+			func(c *Config) (any, any) { return c.SignatureCacheSize, 100000 }},
 		{"media path with wildcards", false, map[string]string{"MEDIA_PATH": "/v?/{tenant}/{sub}/*.m3u8"},
 			func(c *Config) (any, any) { return c.MediaPath, "/v?/{tenant}/{sub}/*.m3u8" }},
 		{"oidc issuer on localhost over http", false, map[string]string{"OIDC_ISSUER": "http://localhost:8000/realms/dev"},
@@ -378,6 +396,15 @@ func TestLoadRejects(t *testing.T) {
 		{"ttl too short", false, map[string]string{"COOKIE_TTL": "59s"}, "COOKIE_TTL", "between 1m and 168h"},
 		{"ttl too long", false, map[string]string{"COOKIE_TTL": "169h"}, "COOKIE_TTL", "between 1m and 168h"},
 		{"ttl negative", false, map[string]string{"COOKIE_TTL": "-10m"}, "COOKIE_TTL", "between 1m and 168h"},
+
+		{"expiry granularity not a duration", false, map[string]string{"EXPIRY_GRANULARITY": "60"}, "EXPIRY_GRANULARITY", `must be a duration such as "1m", or "0"`},
+		{"expiry granularity negative", false, map[string]string{"EXPIRY_GRANULARITY": "-1m"}, "EXPIRY_GRANULARITY", "must not be negative"},
+		{"expiry granularity fractional", false, map[string]string{"EXPIRY_GRANULARITY": "1500ms"}, "EXPIRY_GRANULARITY", "whole seconds"},
+		{"expiry granularity equal to the ttl", false, map[string]string{"EXPIRY_GRANULARITY": "10m"}, "EXPIRY_GRANULARITY", "must be shorter than COOKIE_TTL (10m0s)"},
+		{"expiry granularity over the ttl", false, map[string]string{"COOKIE_TTL": "2m", "EXPIRY_GRANULARITY": "5m"}, "EXPIRY_GRANULARITY", "must be shorter than COOKIE_TTL (2m0s)"},
+		{"signature cache size negative", false, map[string]string{"SIGNATURE_CACHE_SIZE": "-1"}, "SIGNATURE_CACHE_SIZE", "from 0 (no cache) to 1000000"},
+		{"signature cache size too big", false, map[string]string{"SIGNATURE_CACHE_SIZE": "1000001"}, "SIGNATURE_CACHE_SIZE", "from 0 (no cache) to 1000000"},
+		{"signature cache size not a number", false, map[string]string{"SIGNATURE_CACHE_SIZE": "4k"}, "SIGNATURE_CACHE_SIZE", "whole number"},
 
 		{"media path relative", false, map[string]string{"MEDIA_PATH": "media/{sub}/*"}, "MEDIA_PATH", "must start with /"},
 		{"media path dot-dot", false, map[string]string{"MEDIA_PATH": "/media/../{sub}/*"}, "MEDIA_PATH", `".."`},

@@ -109,3 +109,24 @@ func TestLoadWithScopesFile(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestExpiryGranularityAgainstScopeTTLs(t *testing.T) {
+	t.Parallel()
+	file := writeScopes(t, "s.yaml", "scopes:\n  - name: long\n    path: /a/{sub}/*\n    cookiePath: /a/\n    ttl: 1h\n  - name: short\n    path: /b/{sub}/*\n    cookiePath: /b/\n    ttl: 2m\n")
+
+	env := prodEnv()
+	env["SCOPES_FILE"] = file
+	c, err := Load(lookup(env), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ExpiryGranularity != 24*time.Second {
+		t.Errorf("default granularity with a 2m scope = %s, want 24s (a fifth of it)", c.ExpiryGranularity)
+	}
+
+	env["EXPIRY_GRANULARITY"] = "2m"
+	_, err = Load(lookup(env), false)
+	if err == nil || !strings.Contains(err.Error(), `EXPIRY_GRANULARITY="2m": must be shorter than the TTL of scope short (2m0s)`) {
+		t.Errorf("granularity equal to a scope's TTL: err = %v", err)
+	}
+}

@@ -33,10 +33,26 @@ type rotatingIssuer interface {
 	Signer() *signer.Signer
 }
 
-// pin returns the issuer for one request: a rotating issuer's current
-// signer, so that every scope of the answer is signed with one key even if
-// the key rotates meanwhile.
+// pinnableIssuer is a CookieIssuer that can bind itself to its key of the
+// moment, such as the signature cache: Pin returns a Sign that keeps to
+// that key.
+type pinnableIssuer interface {
+	CookieIssuer
+	Pin() func(signer.Grant) (signer.Signed, error)
+}
+
+// issuerFunc adapts a sign function to CookieIssuer.
+type issuerFunc func(signer.Grant) (signer.Signed, error)
+
+func (f issuerFunc) Sign(g signer.Grant) (signer.Signed, error) { return f(g) }
+
+// pin returns the issuer for one request: a pinnable issuer pinned, or a
+// rotating issuer's current signer, so that every scope of the answer is
+// signed with one key even if the key rotates meanwhile.
 func pin(issuer CookieIssuer) CookieIssuer {
+	if p, ok := issuer.(pinnableIssuer); ok {
+		return issuerFunc(p.Pin())
+	}
 	if r, ok := issuer.(rotatingIssuer); ok {
 		if sg := r.Signer(); sg != nil {
 			return sg
@@ -139,7 +155,7 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, ready fun
 					Msg: "the identity cannot be granted a media path for scope " + sc.Name, Err: err})
 				return
 			}
-			expires := now.Add(sc.TTL).Truncate(time.Second)
+			expires := policyExpiry(now, sc.TTL, opts.ExpiryGranularity)
 			g := signer.Grant{Resource: opts.CloudFrontBaseURL + path, Expires: expires, IPRange: ipRange}
 			start := time.Now()
 			signed, err := issuer.Sign(g)
@@ -160,7 +176,10 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, ready fun
 				return
 			}
 			cookies = append(cookies, cs...)
-			refresh := now.Add(sc.TTL * 4 / 5).Truncate(time.Second)
+			// A fifth of the TTL before expiry: four fifths of it after
+			// issuance without rounding, and with rounding still late
+			// enough that the next call gets a later policy.
+			refresh := expires.Add(-sc.TTL / 5).Truncate(time.Second)
 			if resp.ExpiresAt.IsZero() || expires.Before(resp.ExpiresAt) {
 				resp.ExpiresAt = expires.UTC()
 			}
@@ -181,6 +200,23 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, ready fun
 			Time("expires_at", resp.ExpiresAt).Msg("issued media cookies")
 		respondJSON(w, r, http.StatusOK, resp)
 	})
+}
+
+// policyExpiry is when a policy issued at now for ttl expires: now + ttl
+// in whole seconds, rounded up to a multiple of granularity (counted from
+// the Unix epoch) when granularity is set. Requests inside one window then
+// build byte-identical policies, whose signature the issuer may cache.
+func policyExpiry(now time.Time, ttl, granularity time.Duration) time.Time {
+	exp := now.Add(ttl)
+	g := int64(granularity / time.Second)
+	if g <= 0 {
+		return exp.Truncate(time.Second)
+	}
+	sec := exp.Unix()
+	if exp.Nanosecond() > 0 {
+		sec++
+	}
+	return time.Unix((sec+g-1)/g*g, 0)
 }
 
 // handleRevokeCookies serves DELETE /auth/media-cookies: it expires every

@@ -31,6 +31,10 @@ type Options struct {
 	// authenticated subject. The zero RateLimit is no limit.
 	RateLimitPerIP       RateLimit
 	RateLimitPerIdentity RateLimit
+	// ExpiryGranularity rounds each policy's expiry up to a multiple of it
+	// (whole seconds since the Unix epoch), so requests inside one window
+	// sign the same policy; 0 keeps now + TTL in whole seconds.
+	ExpiryGranularity time.Duration
 }
 
 // NewServer returns the API handler with every route and middleware.

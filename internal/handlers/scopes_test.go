@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cfcookies/cfcookies/internal/auth"
+	"github.com/cfcookies/cfcookies/internal/sigcache"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -162,6 +164,42 @@ func TestScopesSignedWithOneKey(t *testing.T) {
 	}
 	f.handler = NewServer(zerologFor(f.logs), f.opts, rotatingMidRequest{before: f.signer, after: after}, premiumAuth{},
 		func() bool { return true }, NewMetrics())
+	w := f.do("POST", "/auth/media-cookies", "", "X-Dev-User", "p-ann")
+	if w.Code != 200 {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	var ids []string
+	for _, c := range w.Result().Cookies() {
+		if c.Name == signer.CookieKeyPairID {
+			ids = append(ids, c.Value)
+		}
+	}
+	if len(ids) != 2 || ids[0] != f.signer.KeyPairID() || ids[1] != f.signer.KeyPairID() {
+		t.Errorf("key pair ids %q, want both %s", ids, f.signer.KeyPairID())
+	}
+}
+
+// TestScopesSignedWithOneKeyThroughCache: the same through the signature
+// cache, whose signer source rotates after its first call.
+func TestScopesSignedWithOneKeyThroughCache(t *testing.T) {
+	t.Parallel()
+	f := scopesFixture(t, nil)
+	after, err := signer.New("KAFTER", testKey, signer.Options{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	current := func() *signer.Signer {
+		if calls.Add(1) == 1 {
+			return f.signer
+		}
+		return after
+	}
+	cache, err := sigcache.New(current, sigcache.Options{Size: 16, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.handler = NewServer(zerologFor(f.logs), f.opts, cache, premiumAuth{}, func() bool { return true }, NewMetrics())
 	w := f.do("POST", "/auth/media-cookies", "", "X-Dev-User", "p-ann")
 	if w.Code != 200 {
 		t.Fatalf("status %d: %s", w.Code, w.Body)

@@ -334,6 +334,10 @@ func (s *Store) load(ctx context.Context) error {
 
 // newLoaded makes a signer for key and describes it.
 func (s *Store) newLoaded(source, keyPairID string, key crypto.Signer) (*loaded, error) {
+	key, err := fastKey(key) // libcrypto in the openssl build (backend*.go)
+	if err != nil {
+		return nil, err
+	}
 	sg, err := signer.New(keyPairID, key, signer.Options{HashAlgorithm: s.hash})
 	if err != nil {
 		return nil, err
