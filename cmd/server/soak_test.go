@@ -207,7 +207,7 @@ func TestSoak(t *testing.T) {
 		tokens[i] = is.token(t, is.key, map[string]any{"sub": "user" + strconv.Itoa(i)})
 	}
 	client := &http.Client{
-		Timeout:   10 * time.Second,
+		Timeout: 10 * time.Second,
 		// At most maxConns connections: each is a goroutine on the server,
 		// so the count under load is bounded by what the client opens.
 		Transport: &http.Transport{MaxIdleConnsPerHost: maxConns, MaxConnsPerHost: maxConns},
