@@ -30,6 +30,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/cfcookies/cfcookies/internal/edge"
+	"github.com/cfcookies/cfcookies/internal/testlog"
 	"github.com/cfcookies/cfcookies/signer"
 	"github.com/cfcookies/cfcookies/web"
 )
@@ -377,14 +378,14 @@ type topology struct {
 	issuer                          *testIssuer
 	clock                           *testClock // the CDN's
 	requests                        *requestLog
-	cdnLog                          *syncBuffer
+	cdnLog                          *testlog.Buffer
 }
 
 func newTopology(t *testing.T, o topologyOptions) *topology {
 	t.Helper()
 	s, keyPEM := testSigner(t)
 	tp := &topology{hosts: o.hosts, signer: s, issuer: newTestIssuer(t), clock: &testClock{},
-		requests: &requestLog{}, cdnLog: &syncBuffer{}}
+		requests: &requestLog{}, cdnLog: &testlog.Buffer{}}
 
 	// Bind every front first: the origins, ports included, go into the
 	// configuration.

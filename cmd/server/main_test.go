@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,25 +19,8 @@ import (
 	"time"
 
 	"github.com/cfcookies/cfcookies/internal/config"
+	"github.com/cfcookies/cfcookies/internal/testlog"
 )
-
-// syncBuffer collects the server's log output from its goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func envOf(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) {
@@ -49,7 +31,7 @@ func envOf(m map[string]string) func(string) (string, bool) {
 
 // listenAddr waits for the "listening" log line of the named server and
 // returns its address.
-func listenAddr(t *testing.T, logs *syncBuffer, server string) string {
+func listenAddr(t *testing.T, logs *testlog.Buffer, server string) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -68,7 +50,7 @@ func listenAddr(t *testing.T, logs *syncBuffer, server string) string {
 
 // startDev runs the server with --dev on loopback ports chosen by the
 // kernel and waits until /healthz answers.
-func startDev(t *testing.T, env map[string]string) (base string, logs *syncBuffer, stop func() error) {
+func startDev(t *testing.T, env map[string]string) (base string, logs *testlog.Buffer, stop func() error) {
 	t.Helper()
 	return startServer(t, []string{"server", "--dev"}, env)
 }
@@ -76,7 +58,7 @@ func startDev(t *testing.T, env map[string]string) (base string, logs *syncBuffe
 // startServer runs the server with args on loopback ports chosen by the
 // kernel (DEV_CDN_ADDR may be set: the dev CDN's port is part of
 // CLOUDFRONT_DOMAIN) and waits until /healthz answers.
-func startServer(t *testing.T, args []string, env map[string]string) (base string, logs *syncBuffer, stop func() error) {
+func startServer(t *testing.T, args []string, env map[string]string) (base string, logs *testlog.Buffer, stop func() error) {
 	t.Helper()
 	if env == nil {
 		env = map[string]string{}
@@ -89,7 +71,7 @@ func startServer(t *testing.T, args []string, env map[string]string) (base strin
 		env["METRICS_ADDR"] = "127.0.0.1:0"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	logs = &syncBuffer{}
+	logs = &testlog.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, envOf(env), logs, io.Discard) }()
 	base = "http://" + listenAddr(t, logs, "api")
@@ -342,7 +324,7 @@ func TestBinarySIGTERM(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	cmd := exec.Command(bin, "--dev")
 	cmd.Env = append(os.Environ(), "LISTEN_ADDR=127.0.0.1:0", "DEV_CDN_ADDR=127.0.0.1:0", "METRICS_ADDR=")
 	cmd.Stdout = logs

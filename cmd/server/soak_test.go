@@ -32,6 +32,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cfcookies/cfcookies/internal/testlog"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -164,7 +165,7 @@ func TestSoak(t *testing.T) {
 	t.Cleanup(smSrv.Close)
 	t.Cleanup(func() { close(smStop) })
 	awsDir := t.TempDir()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
 		"LISTEN_ADDR=127.0.0.1:0",

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/rs/zerolog/hlog"
 
 	"github.com/cfcookies/cfcookies/internal/auth"
+	"github.com/cfcookies/cfcookies/internal/testlog"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -33,27 +33,9 @@ var testKey = func() *rsa.PrivateKey {
 	return k
 }()
 
-// syncBuffer is a log sink safe for parallel subtests.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fixture struct {
 	handler http.Handler
-	logs    *syncBuffer
+	logs    *testlog.Buffer
 	signer  *signer.Signer
 	opts    Options
 }
@@ -101,7 +83,7 @@ func newFixture(t *testing.T, mutate func(*Options)) fixture {
 	if mutate != nil {
 		mutate(&opts)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	logger := zerolog.New(logs)
 	return fixture{
 		handler: NewServer(logger, opts, s, auth.Dev{}, func() bool { return true }, NewMetrics()),

@@ -1,17 +1,16 @@
 package keys
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/cfcookies/cfcookies/internal/testlog"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -121,26 +120,8 @@ func assertNoKeyMaterial(t *testing.T, what, s string) {
 	}
 }
 
-// logBuffer collects log lines from the store's goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// lines returns the logged lines with the given message, decoded.
-func (l *logBuffer) lines(msg string) []map[string]any {
+// logLines returns the lines of l with the given message, decoded.
+func logLines(l *testlog.Buffer, msg string) []map[string]any {
 	var out []map[string]any
 	for _, line := range strings.Split(l.String(), "\n") {
 		var m map[string]any
@@ -151,8 +132,8 @@ func (l *logBuffer) lines(msg string) []map[string]any {
 	return out
 }
 
-func newLogger() (zerolog.Logger, *logBuffer) {
-	buf := &logBuffer{}
+func newLogger() (zerolog.Logger, *testlog.Buffer) {
+	buf := &testlog.Buffer{}
 	return zerolog.New(buf), buf
 }
 

@@ -64,7 +64,7 @@ func TestOpen(t *testing.T) {
 			if got := signWith(t, store); got != tt.wantID {
 				t.Errorf("signed for %s, want %s", got, tt.wantID)
 			}
-			loadedLines := logs.lines("signing key loaded")
+			loadedLines := logLines(logs, "signing key loaded")
 			if len(loadedLines) != 1 || loadedLines[0]["key_pair_id"] != tt.wantID || loadedLines[0]["public_key_sha256"] != info.Fingerprint {
 				t.Errorf("log %s", logs)
 			}
@@ -207,7 +207,7 @@ func TestFileRefresh(t *testing.T) {
 		}
 	}
 
-	warnings := logs.lines("key refresh failed; still signing with the current key")
+	warnings := logLines(logs, "key refresh failed; still signing with the current key")
 	if len(warnings) != 6 {
 		t.Errorf("%d warnings, want one per failed refresh:\n%s", len(warnings), logs)
 	}
@@ -216,7 +216,7 @@ func TestFileRefresh(t *testing.T) {
 			t.Errorf("warning %v", w)
 		}
 	}
-	rotated := logs.lines("signing key rotated")
+	rotated := logLines(logs, "signing key rotated")
 	if len(rotated) != 2 || rotated[0]["old_key_pair_id"] != "K1" || rotated[0]["key_pair_id"] != "K2" ||
 		rotated[0]["old_public_key_sha256"] != first.Fingerprint || rotated[0]["key_type"] != "ECDSA P-256" ||
 		rotated[1]["old_key_pair_id"] != "K2" || rotated[1]["key_pair_id"] != "K3" {

@@ -235,7 +235,7 @@ func TestSecretsManagerOpen(t *testing.T) {
 				if store.Ready() || st.Ready || st.Source != "secret" || st.ConsecutiveFailures != 1 || !strings.Contains(fmt.Sprint(st.LastError), tt.wantLog) {
 					t.Errorf("status %+v", st)
 				}
-				lines := logs.lines("no signing key loaded yet; /readyz answers 503 until one loads; retrying")
+				lines := logLines(logs, "no signing key loaded yet; /readyz answers 503 until one loads; retrying")
 				if len(lines) != 1 || lines[0]["level"] != "error" || !strings.Contains(lines[0]["error"].(string), tt.wantLog) ||
 					!strings.Contains(lines[0]["error"].(string), testSecretID) {
 					t.Errorf("log %s", logs)
@@ -275,10 +275,10 @@ func TestSecretsManagerStartsNotReady(t *testing.T) {
 	if got := signWith(t, store); got != "KLATE" {
 		t.Errorf("signed for %s", got)
 	}
-	if n := len(logs.lines("no signing key loaded yet; /readyz answers 503 until one loads; retrying")); n < 3 {
+	if n := len(logLines(logs, "no signing key loaded yet; /readyz answers 503 until one loads; retrying")); n < 3 {
 		t.Errorf("%d error lines while waiting, want one per attempt:\n%s", n, logs)
 	}
-	if len(logs.lines("signing key loaded")) != 1 {
+	if len(logLines(logs, "signing key loaded")) != 1 {
 		t.Errorf("log %s", logs)
 	}
 }
@@ -324,7 +324,7 @@ func TestSecretsManagerRefresh(t *testing.T) {
 			t.Fatalf("%s: signed for %s, want %s", step.name, got, step.wantID)
 		}
 	}
-	warnings := logs.lines("key refresh failed; still signing with the current key")
+	warnings := logLines(logs, "key refresh failed; still signing with the current key")
 	if len(warnings) != 7 {
 		t.Errorf("%d warnings, want 7:\n%s", len(warnings), logs)
 	}
@@ -333,7 +333,7 @@ func TestSecretsManagerRefresh(t *testing.T) {
 			t.Errorf("warning %v", w)
 		}
 	}
-	rotated := logs.lines("signing key rotated")
+	rotated := logLines(logs, "signing key rotated")
 	if len(rotated) != 2 || rotated[0]["old_key_pair_id"] != "K1" || rotated[0]["key_pair_id"] != "K2" || rotated[1]["key_pair_id"] != "K3" {
 		t.Errorf("rotations %v", rotated)
 	}
