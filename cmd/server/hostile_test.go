@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -410,17 +408,5 @@ func sendRaw(t *testing.T, addr, raw string, slow bool) hostileResult {
 // (invalid UTF-8) included.
 func (is *testIssuer) tokenPayload(t *testing.T, payload string) string {
 	t.Helper()
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: is.key}, (&jose.SignerOptions{}).WithHeader("kid", "k1").WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := sig.Sign([]byte(payload))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return signToken(t, is.key, "k1", []byte(payload))
 }

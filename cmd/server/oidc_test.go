@@ -71,11 +71,17 @@ func (is *testIssuer) token(t *testing.T, key *rsa.PrivateKey, edits map[string]
 			claims[k] = v
 		}
 	}
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", "k1").WithType("JWT"))
+	payload, _ := json.Marshal(claims)
+	return signToken(t, key, "k1", payload)
+}
+
+// signToken signs payload as it is, as an RS256 JWT naming kid.
+func signToken(t *testing.T, key *rsa.PrivateKey, kid string, payload []byte) string {
+	t.Helper()
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", kid).WithType("JWT"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, _ := json.Marshal(claims)
 	jws, err := sig.Sign(payload)
 	if err != nil {
 		t.Fatal(err)
@@ -104,21 +110,8 @@ func hs256WithPublicKey(t *testing.T, is *testIssuer, payload string) string {
 
 func (is *testIssuer) tokenWithKid(t *testing.T, kid string) string {
 	t.Helper()
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: is.key}, (&jose.SignerOptions{}).WithHeader("kid", kid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	payload, _ := json.Marshal(map[string]any{"iss": is.srv.URL, "aud": "media-app", "sub": "alice", "exp": now.Add(time.Hour).Unix()})
-	jws, err := sig.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	payload, _ := json.Marshal(map[string]any{"iss": is.srv.URL, "aud": "media-app", "sub": "alice", "exp": time.Now().Add(time.Hour).Unix()})
+	return signToken(t, is.key, kid, payload)
 }
 
 // TestRunOIDC runs the real server in OIDC mode against an in-test issuer:
