@@ -116,14 +116,7 @@ func NewALB(cfg ALBConfig) (*ALB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: alb: %w", err)
 	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = defaultClient()
-	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
-	}
+	client, now := orDefaults(cfg.HTTPClient, cfg.Now)
 	return &ALB{
 		arn:      cfg.ARN,
 		keysURL:  strings.TrimRight(base, "/"),

@@ -87,14 +87,7 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: oidc: %w", err)
 	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = defaultClient()
-	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
-	}
+	client, now := orDefaults(cfg.HTTPClient, cfg.Now)
 
 	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, client), cfg.Issuer)
 	if err != nil {

@@ -148,6 +148,18 @@ func defaultClient() *http.Client {
 	}
 }
 
+// orDefaults returns client and now, or for nil ones the client that fetches
+// issuer documents and keys (fetchTimeout, no redirects) and time.Now.
+func orDefaults(client *http.Client, now func() time.Time) (*http.Client, func() time.Time) {
+	if client == nil {
+		client = defaultClient()
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return client, now
+}
+
 // checkLeeway validates a configured leeway and applies the default.
 func checkLeeway(d time.Duration) (time.Duration, error) {
 	switch {
