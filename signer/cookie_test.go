@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -224,4 +226,115 @@ func TestConcurrentSigning(t *testing.T) {
 			}
 		}
 	}
+}
+
+// viaSetCookie is what http.SetCookie writes for s.Cookies(o, now).
+func viaSetCookie(t testing.TB, s Signed, o CookieOptions, now time.Time) []string {
+	t.Helper()
+	cookies, err := s.Cookies(o, now)
+	if err != nil {
+		t.Fatalf("Cookies: %v", err)
+	}
+	w := httptest.NewRecorder()
+	for _, c := range cookies {
+		http.SetCookie(w, c)
+	}
+	return w.Header()["Set-Cookie"]
+}
+
+func TestCookieHeaderMatchesSetCookie(t *testing.T) {
+	t.Parallel()
+	rsaSigned, err := testSigner(t, Options{}).Sign(Grant{Resource: "https://media.example.com/media/alice/*", Expires: testExpires})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha256Signed, err := testSigner(t, Options{HashAlgorithm: SHA256}).Sign(Grant{Resource: "https://media.example.com/media/*", Expires: testExpires})
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := rsaSigned
+	odd.Policy, odd.KeyPairID = "has space", `q"uote`
+	empty := sha256Signed
+	empty.Signature = ""
+	options := []CookieOptions{
+		{},
+		{Domain: "example.com", Path: "/media/"},
+		{Domain: ".example.com", SameSite: http.SameSiteStrictMode},
+		{Domain: "127.0.0.1", Insecure: true, ScriptReadable: true},
+		{Domain: "exa_mple.com", SameSite: http.SameSiteNoneMode},
+		{Path: "/tenants/t1/", SameSite: http.SameSiteDefaultMode},
+	}
+	for _, s := range []Signed{rsaSigned, sha256Signed, odd, empty} {
+		for _, o := range options {
+			for _, now := range []time.Time{testNow, testExpires.Add(-time.Second), testExpires.Add(-1500 * time.Millisecond)} {
+				f, err := NewCookieHeader(o)
+				if err != nil {
+					t.Fatalf("NewCookieHeader(%+v): %v", o, err)
+				}
+				h := http.Header{"Set-Cookie": {"existing=1"}}
+				if err := f.Set(h, s, now); err != nil {
+					t.Fatalf("Set: %v", err)
+				}
+				want := append([]string{"existing=1"}, viaSetCookie(t, s, o, now)...)
+				if got := h["Set-Cookie"]; !slices.Equal(got, want) {
+					t.Errorf("options %+v, now %s:\n got %q\nwant %q", o, now, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestCookieHeaderRefuses(t *testing.T) {
+	t.Parallel()
+	if _, err := NewCookieHeader(CookieOptions{SameSite: http.SameSiteNoneMode, Insecure: true}); err == nil {
+		t.Error("SameSite=None without Secure accepted")
+	}
+	if _, err := NewCookieHeader(CookieOptions{Path: "media"}); err == nil {
+		t.Error("a relative path accepted")
+	}
+	f, err := NewCookieHeader(CookieOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := testSigner(t, Options{}).Sign(Grant{Resource: "https://media.example.com/*", Expires: testExpires})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	if err := f.Set(h, s, testExpires); !errors.Is(err, ErrExpired) {
+		t.Errorf("Set at the expiry: %v, want ErrExpired", err)
+	}
+	if len(h) != 0 {
+		t.Errorf("Set refused but wrote %q", h)
+	}
+}
+
+// FuzzCookieHeader checks that CookieHeader writes exactly what
+// http.SetCookie writes for Signed.Cookies, whatever the values and
+// options.
+func FuzzCookieHeader(f *testing.F) {
+	f.Add("eyJTdGF0ZW1lbnQiOltdfQ__", "c2lnbmF0dXJl~", "K2JCJMDEHXQW5F", "SHA256", "example.com", "/media/", uint8(2), false, false, int64(600))
+	f.Add("a b", `"`, "", "SHA1", ".x.y", "/", uint8(4), true, true, int64(1))
+	f.Fuzz(func(t *testing.T, policy, signature, keyID, hash, domain, path string, sameSite uint8, insecure, readable bool, left int64) {
+		o := CookieOptions{Domain: domain, Path: path, SameSite: http.SameSite(sameSite % 5), Insecure: insecure, ScriptReadable: readable}
+		fh, err := NewCookieHeader(o)
+		if err != nil {
+			if o.validate() == nil {
+				t.Fatalf("NewCookieHeader refused valid options %+v: %v", o, err)
+			}
+			return
+		}
+		if left <= 0 || left > 1<<40 {
+			return
+		}
+		s := Signed{Policy: policy, Signature: signature, KeyPairID: keyID, HashAlgorithm: HashAlgorithm(hash), Expires: testExpires}
+		now := testExpires.Add(-time.Duration(left) * time.Millisecond)
+		h := http.Header{}
+		if err := fh.Set(h, s, now); err != nil {
+			t.Fatalf("Set: %v", err)
+		}
+		if got, want := h["Set-Cookie"], viaSetCookie(t, s, o, now); !slices.Equal(got, want) {
+			t.Fatalf("\n got %q\nwant %q", got, want)
+		}
+	})
 }
