@@ -87,6 +87,16 @@ func respondJSON(w http.ResponseWriter, r *http.Request, code int, v any) {
 	}
 }
 
+// respondJSONBytes writes body, JSON already encoded, with status code.
+func respondJSONBytes(w http.ResponseWriter, code int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Cache-Control"] = []string{"no-store"}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
+	w.WriteHeader(code)
+	_, _ = w.Write(body) // a failed write is the client gone; nothing to tell it
+}
+
 func handleNotFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		respondError(w, r, &httpError{Code: http.StatusNotFound, Type: "not-found", Msg: "no such route"})

@@ -168,6 +168,25 @@ func TestIssueCookies(t *testing.T) {
 			t.Fatal("a cookie value was logged")
 		}
 	}
+
+	// One log line per issuance: the access line, carrying who got how
+	// many grants until when.
+	lines := strings.Split(strings.TrimSpace(f.logs.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("%d log lines, want the access line only:\n%s", len(lines), f.logs)
+	}
+	var line struct {
+		Message, Sub, Method, Path string
+		Status, Grants             int
+		ExpiresAt                  time.Time `json:"expires_at"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &line); err != nil {
+		t.Fatal(err)
+	}
+	if line.Message != "request" || line.Sub != "alice" || line.Grants != 1 || !line.ExpiresAt.Equal(wantExp) ||
+		line.Method != "POST" || line.Path != "/auth/media-cookies" || line.Status != http.StatusOK {
+		t.Errorf("access line %s", lines[0])
+	}
 }
 
 // problemResponse asserts w is an RFC 9457 problem of the given type and

@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
 
 	"github.com/cfcookies/cfcookies/internal/auth"
@@ -87,20 +89,11 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, ready fun
 	type request struct {
 		Scopes []string `json:"scopes"`
 	}
-	type grant struct {
-		Scope      string `json:"scope"`
-		Resource   string `json:"resource"`
-		CookiePath string `json:"cookiePath"`
-	}
-	type response struct {
-		ExpiresAt    time.Time `json:"expiresAt"`
-		RefreshAfter time.Time `json:"refreshAfter"`
-		Grants       []grant   `json:"grants"`
-	}
 	byName := make(map[string]Scope, len(opts.Scopes))
 	for _, s := range opts.Scopes {
 		byName[s.Name] = s
 	}
+	issuing := newIssuing(opts, m)
 	perIP := newRateLimiter(opts.RateLimitPerIP, "ip", m)
 	perIdentity := newRateLimiter(opts.RateLimitPerIdentity, "identity", m)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -144,8 +137,8 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, ready fun
 
 		issuer := pin(issuer)
 		now := opts.Now()
-		var resp response
-		var cookies []*http.Cookie
+		var grantsBuf [4]issuedGrant
+		grants := grantsBuf[:0]
 		for _, sc := range scopes {
 			path, err := sc.Path.Expand(id.Claim)
 			if err != nil {
@@ -166,40 +159,140 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, ready fun
 				respondError(w, r, err)
 				return
 			}
-			co := opts.Cookie
-			co.Path = sc.CookiePath
-			cs, err := signed.Cookies(co, now)
-			if err != nil {
-				m.issued.WithLabelValues("error").Inc()
-				m.scopeIssued.WithLabelValues(sc.Name, "error").Inc()
-				respondError(w, r, err)
-				return
-			}
-			cookies = append(cookies, cs...)
 			// A fifth of the TTL before expiry: four fifths of it after
 			// issuance without rounding, and with rounding still late
 			// enough that the next call gets a later policy.
 			refresh := expires.Add(-sc.TTL / 5).Truncate(time.Second)
-			if resp.ExpiresAt.IsZero() || expires.Before(resp.ExpiresAt) {
-				resp.ExpiresAt = expires.UTC()
+			grants = append(grants, issuedGrant{scope: issuing[sc.Name], resource: g.Resource, signed: signed, refreshAfter: refresh})
+		}
+		// Nothing is set until every scope has signed, and a scope whose
+		// cookies cannot be written takes every cookie back: no half-done
+		// answer.
+		for _, gr := range grants {
+			if err := gr.scope.setCookies(w.Header(), gr.signed, now); err != nil {
+				w.Header().Del("Set-Cookie")
+				m.issued.WithLabelValues("error").Inc()
+				gr.scope.errors.Inc()
+				respondError(w, r, err)
+				return
 			}
-			if resp.RefreshAfter.IsZero() || refresh.Before(resp.RefreshAfter) {
-				resp.RefreshAfter = refresh.UTC()
-			}
-			resp.Grants = append(resp.Grants, grant{Scope: sc.Name, Resource: g.Resource, CookiePath: co.Path})
 		}
-		// Nothing is set until every scope has signed: no half-done answer.
-		for _, c := range cookies {
-			http.SetCookie(w, c)
+		m.issuedOK.Inc()
+		for _, gr := range grants {
+			gr.scope.ok.Inc()
 		}
-		m.issued.WithLabelValues("ok").Inc()
-		for _, sc := range scopes {
-			m.scopeIssued.WithLabelValues(sc.Name, "ok").Inc()
-		}
-		hlog.FromRequest(r).Info().Str("sub", id.Subject).Int("grants", len(resp.Grants)).
-			Time("expires_at", resp.ExpiresAt).Msg("issued media cookies")
-		respondJSON(w, r, http.StatusOK, resp)
+		body, expiresAt := appendIssued(make([]byte, 0, 256), grants)
+		hlog.FromRequest(r).UpdateContext(func(c zerolog.Context) zerolog.Context {
+			return c.Str("sub", id.Subject).Int("grants", len(grants)).Time("expires_at", expiresAt)
+		})
+		respondJSONBytes(w, http.StatusOK, body)
 	})
+}
+
+// scopeIssuing is what a scope's answers reuse: its cookie writer, the JSON
+// of its name and cookie Path, and its counters.
+type scopeIssuing struct {
+	cookies *signer.CookieHeader
+	// cookiesErr is why cookies could not be built from the options;
+	// every issuance for the scope then fails with it.
+	cookiesErr error
+	// jsonHead is `{"scope":NAME,"resource":` and jsonTail
+	// `,"cookiePath":PATH}`, as encoding/json writes them.
+	jsonHead, jsonTail []byte
+	ok, errors         prometheus.Counter
+}
+
+func (s *scopeIssuing) setCookies(h http.Header, signed signer.Signed, now time.Time) error {
+	if s.cookiesErr != nil {
+		return s.cookiesErr
+	}
+	return s.cookies.Set(h, signed, now)
+}
+
+// newIssuing prepares every scope's scopeIssuing, by name.
+func newIssuing(opts Options, m *Metrics) map[string]*scopeIssuing {
+	out := make(map[string]*scopeIssuing, len(opts.Scopes))
+	for _, sc := range opts.Scopes {
+		co := opts.Cookie
+		co.Path = sc.CookiePath
+		cookies, err := signer.NewCookieHeader(co)
+		s := &scopeIssuing{
+			cookies:    cookies,
+			cookiesErr: err,
+			ok:         m.scopeIssued.WithLabelValues(sc.Name, "ok"),
+			errors:     m.scopeIssued.WithLabelValues(sc.Name, "error"),
+		}
+		s.jsonHead, s.jsonTail = grantJSON(sc.Name, sc.CookiePath)
+		out[sc.Name] = s
+	}
+	return out
+}
+
+// grantJSON returns the JSON of an answer's grant before and after its
+// resource: `{"scope":NAME,"resource":` and `,"cookiePath":PATH}`.
+func grantJSON(scope, cookiePath string) (head, tail []byte) {
+	head = appendJSONString([]byte(`{"scope":`), scope)
+	head = append(head, `,"resource":`...)
+	tail = appendJSONString([]byte(`,"cookiePath":`), cookiePath)
+	return head, append(tail, '}')
+}
+
+// issuedGrant is one signed scope of an answer.
+type issuedGrant struct {
+	scope        *scopeIssuing
+	resource     string
+	signed       signer.Signed
+	refreshAfter time.Time
+}
+
+// appendIssued appends the JSON answer for grants to b, as encoding/json's
+// Encoder writes it (newline included), and returns its expiresAt:
+//
+//	{"expiresAt":TIME,"refreshAfter":TIME,"grants":[{"scope":NAME,"resource":URL,"cookiePath":PATH},...]}
+//
+// expiresAt is the earliest grant's expiry and refreshAfter the earliest
+// refresh time, both in UTC.
+func appendIssued(b []byte, grants []issuedGrant) ([]byte, time.Time) {
+	var expires, refresh time.Time
+	for i, g := range grants {
+		if i == 0 || g.signed.Expires.Before(expires) {
+			expires = g.signed.Expires
+		}
+		if i == 0 || g.refreshAfter.Before(refresh) {
+			refresh = g.refreshAfter
+		}
+	}
+	expires, refresh = expires.UTC(), refresh.UTC()
+	b = append(b, `{"expiresAt":"`...)
+	b = expires.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","refreshAfter":"`...)
+	b = refresh.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","grants":[`...)
+	for i, g := range grants {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, g.scope.jsonHead...)
+		b = appendJSONString(b, g.resource)
+		b = append(b, g.scope.jsonTail...)
+	}
+	return append(b, "]}\n"...), expires
+}
+
+// appendJSONString appends s as encoding/json writes a string (with HTML
+// escaping): directly when every byte is printable ASCII that needs no
+// escape, as resources built from templates are; through encoding/json
+// otherwise.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // policyExpiry is when a policy issued at now for ttl expires: now + ttl
@@ -284,7 +377,6 @@ func decodeRequest[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 // two are not told apart), a repeated one 400, and an identity entitled to
 // nothing is 403.
 func selectScopes(byName map[string]Scope, all []Scope, names []string, id auth.Identity) ([]Scope, error) {
-	forbidden := &httpError{Code: http.StatusForbidden, Type: "forbidden-scope", Msg: "a requested scope is unknown or not allowed"}
 	var out []Scope
 	if len(names) == 0 {
 		for _, sc := range all {
@@ -305,7 +397,7 @@ func selectScopes(byName map[string]Scope, all []Scope, names []string, id auth.
 		seen[n] = true
 		sc, ok := byName[n]
 		if !ok || !sc.allows(id) {
-			return nil, forbidden
+			return nil, &httpError{Code: http.StatusForbidden, Type: "forbidden-scope", Msg: "a requested scope is unknown or not allowed"}
 		}
 		out = append(out, sc)
 	}

@@ -20,6 +20,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	issued   *prometheus.CounterVec
+	issuedOK prometheus.Counter // issued{result="ok"}, resolved once
 	// scopeIssued counts, per configured scope, the grants signed (ok),
 	// refused because the identity cannot fill the path (not_grantable)
 	// and failed to sign (error).
@@ -69,6 +70,7 @@ func NewMetrics() *Metrics {
 	for _, v := range issuanceResults {
 		m.issued.WithLabelValues(v)
 	}
+	m.issuedOK = m.issued.WithLabelValues("ok")
 	for _, v := range auth.Reasons() {
 		m.authFailures.WithLabelValues(v)
 	}

@@ -214,3 +214,17 @@ func TestScopesSignedWithOneKeyThroughCache(t *testing.T) {
 		t.Errorf("key pair ids %q, want both %s", ids, f.signer.KeyPairID())
 	}
 }
+
+// A scope whose cookies cannot be written fails the whole answer, and the
+// cookies of the scopes before it are taken back.
+func TestIssueCookiesNothingHalfDone(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(o *Options) {
+		good := o.Scopes[0]
+		bad := good
+		bad.Name, bad.CookiePath = "bad", "no-leading-slash"
+		o.Scopes = []Scope{good, bad}
+	})
+	w := f.do("POST", "/auth/media-cookies", "", "X-Dev-User", "alice")
+	problemResponse(t, w, http.StatusInternalServerError, "internal")
+}
