@@ -264,10 +264,17 @@ func plainCookieValue(v string) bool {
 		return false
 	}
 	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c <= ' ' || c >= 0x7f || c == '"' || c == ';' || c == '\\' || c == ',' {
+		if !plainCookieByte[v[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// plainCookieByte holds the bytes plainCookieValue accepts.
+var plainCookieByte = func() (t [256]bool) {
+	for c := '!'; c <= '~'; c++ {
+		t[c] = c != '"' && c != ';' && c != '\\' && c != ','
+	}
+	return t
+}()
