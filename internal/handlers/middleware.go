@@ -7,21 +7,45 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/rs/cors"
 	"github.com/rs/zerolog/hlog"
 )
 
-// accessLog logs one line per request: method, path (never the query), status,
-// size, duration and client address.
-func accessLog(trusted []netip.Prefix) func(http.Handler) http.Handler {
-	return hlog.AccessHandler(func(r *http.Request, status, size int, d time.Duration) {
-		ev := hlog.FromRequest(r).Info()
-		if status >= 500 {
-			ev = hlog.FromRequest(r).Warn()
-		}
-		ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).Int("size", size).
-			Dur("duration_ms", d).Stringer("client_ip", clientIP(r, trusted)).Msg("request")
-	})
+// observe writes each request's access line (method, path but never the
+// query, status, size, duration, client address) and counts it in m by chi
+// route pattern (never the raw path, so user ids do not become label
+// values), around one response-writer wrapper. The line is written even if
+// a panic goes through (http.ErrAbortHandler, which drops the connection),
+// with status 0: nothing was written. Such a request is not counted.
+func observe(m *Metrics, trusted []netip.Prefix) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			returned := false
+			defer func() {
+				d := time.Since(start)
+				status := ww.Status()
+				log := hlog.FromRequest(r)
+				ev := log.Info()
+				if status >= 500 {
+					ev = log.Warn()
+				}
+				ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).Int("size", ww.BytesWritten()).
+					Dur("duration_ms", d).Stringer("client_ip", clientIP(r, trusted)).Msg("request")
+				if !returned {
+					return // a panic the recoverer passed on: the connection is dropped
+				}
+				if status == 0 {
+					status = http.StatusOK // what net/http sends for a handler that wrote nothing
+				}
+				m.observe(r, status, d)
+			}()
+			next.ServeHTTP(ww, r)
+			returned = true
+		})
+	}
 }
 
 // recoverer turns a panic into a logged 500 problem instead of a dropped

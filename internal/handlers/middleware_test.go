@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/hlog"
 
 	"github.com/cfcookies/cfcookies/internal/auth"
 	"github.com/cfcookies/cfcookies/signer"
@@ -183,4 +184,59 @@ func TestCORSOnErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestObserve checks the access line and the request count of answers
+// written, not written, failed and aborted.
+func TestObserve(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		handler   http.HandlerFunc
+		wantLine  string // fragment of the access line
+		wantCount string // the requests_total series, "" for none
+	}{
+		{"written", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusCreated) },
+			`"level":"info","method":"GET","path":"/x","status":201`, `code="201",method="GET",route="unmatched"} 1`},
+		{"nothing written is a 200 for the metrics", func(http.ResponseWriter, *http.Request) {},
+			`"status":0`, `code="200",method="GET",route="unmatched"} 1`},
+		{"a server error logs a warning", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadGateway) },
+			`"level":"warn","method":"GET","path":"/x","status":502`, `code="502",method="GET",route="unmatched"} 1`},
+		{"an aborted answer is logged, not counted", func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) },
+			`"status":0`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var logs strings.Builder
+			m := NewMetrics()
+			h := hlog.NewHandler(zerolog.New(&logs))(observe(m, nil)(tc.handler))
+			func() {
+				defer func() { _ = recover() }()
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/x?token=secret", nil))
+			}()
+			if !strings.Contains(logs.String(), tc.wantLine) || strings.Contains(logs.String(), "secret") {
+				t.Errorf("access line %s, want %s and no query", logs.String(), tc.wantLine)
+			}
+			w := httptest.NewRecorder()
+			m.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+			counted := strings.Contains(w.Body.String(), "cfcookies_http_requests_total{")
+			if tc.wantCount == "" && counted {
+				t.Errorf("counted:\n%s", grepLines(w.Body.String(), "cfcookies_http_requests_total"))
+			}
+			if tc.wantCount != "" && !strings.Contains(w.Body.String(), "cfcookies_http_requests_total{"+tc.wantCount) {
+				t.Errorf("want %s in\n%s", tc.wantCount, grepLines(w.Body.String(), "cfcookies_http_requests_total"))
+			}
+		})
+	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -46,9 +46,8 @@ func NewServer(logger zerolog.Logger, opts Options, issuer CookieIssuer, authn a
 	r.Use(
 		hlog.NewHandler(logger),
 		hlog.RequestIDHandler("request_id", "X-Request-Id"),
-		accessLog(opts.TrustedProxies),
+		observe(m, opts.TrustedProxies),
 		recoverer,
-		m.instrument,
 		corsFor(opts.CORSAllowedOrigins),
 	)
 	r.NotFound(handleNotFound().ServeHTTP)
