@@ -16,7 +16,10 @@
 #   node           bench/node: Express + @aws-sdk/cloudfront-signer, key
 #                  parsed once (the peer every ratio is against)
 #   node-pem       the same passing the PEM string on every call
-#   go-signmodule  bench/gosign: net/http + the AWS sign module
+#   go-signmodule  bench/gosign: net/http + the AWS sign module (RSA)
+#   go-ecdsa       bench/gosign with the ECDSA key: net/http + crypto/ecdsa,
+#                  no logs, metrics or checks: the most a Go server can do
+#                  per ECDSA signature here, the ceiling for ecdsa-miss
 #
 # For every cfcookies scenario it also measures p99 at half the maximum
 # rate just measured, with bench/wrk/post-paced.lua. Peak RSS is VmHWM from
@@ -33,7 +36,7 @@ CONNS=${CONNS:-32}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 PORT=${PORT:-18080}
-SCENARIOS=${SCENARIOS:-"rsa-miss rsa-hit ecdsa-miss openssl-miss node node-pem go-signmodule"}
+SCENARIOS=${SCENARIOS:-"rsa-miss rsa-hit ecdsa-miss openssl-miss node node-pem go-signmodule go-ecdsa"}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -74,6 +77,7 @@ start() {
 	node) (cd "$root/bench/node" && exec taskset -c "$SERVER_CPU" env HOST=127.0.0.1 PORT=$PORT KEY_FILE="$work/rsa.pem" KEY_PAIR_ID=KBENCH node server.js >/dev/null 2>&1) & ;;
 	node-pem) (cd "$root/bench/node" && exec taskset -c "$SERVER_CPU" env HOST=127.0.0.1 PORT=$PORT KEY_FILE="$work/rsa.pem" KEY_PAIR_ID=KBENCH KEY_AS_PEM=1 node server.js >/dev/null 2>&1) & ;;
 	go-signmodule) taskset -c "$SERVER_CPU" env GOMAXPROCS=1 "$work/gosign" -addr 127.0.0.1:$PORT -key "$work/rsa.pem" -key-pair-id KBENCH >/dev/null 2>&1 & ;;
+	go-ecdsa) taskset -c "$SERVER_CPU" env GOMAXPROCS=1 "$work/gosign" -addr 127.0.0.1:$PORT -key "$work/ecdsa.pem" -key-pair-id KBENCH >/dev/null 2>&1 & ;;
 	*) say "loadtest: unknown scenario $1"; exit 1 ;;
 	esac
 	pid=$!
@@ -142,7 +146,8 @@ for round in $(seq "$ROUNDS"); do
 done
 
 # The table: medians over rounds; ratios are taken within each round
-# (against that round's node and go-signmodule) and then their median.
+# (against that round's node, and its Go peer: go-ecdsa for the ECDSA
+# scenarios, go-signmodule for the others) and then their median.
 echo
 echo "cfcookies load test: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $ROUNDS round(s), medians"
 echo "server on CPU $SERVER_CPU (GOMAXPROCS=1), wrk -t1 -c$CONNS -d$DURATION on CPU $LOAD_CPU after a $WARMUP warm-up"
@@ -162,9 +167,10 @@ END {
 	for (r in rounds) for (k = 1; k <= split(order, sc, " "); k++) {
 		s = sc[k]
 		if (rps[r, "node"] > 0) add(s "|xnode", sprintf("%.2f", rps[r, s] / rps[r, "node"]))
-		if (rps[r, "go-signmodule"] > 0) add(s "|xgo", sprintf("%.2f", rps[r, s] / rps[r, "go-signmodule"]))
+		peer = (s ~ /ecdsa/) ? "go-ecdsa" : "go-signmodule"
+		if (rps[r, peer] > 0) add(s "|xgo", sprintf("%.2f", rps[r, s] / rps[r, peer]))
 	}
-	printf "| %-13s | %7s | %8s | %8s | %7s | %8s | %12s | %15s |\n", "scenario", "req/s", "p50 ms", "p99 ms", "× node", "× go-sign", "peak RSS MB", "half rate: p99"
+	printf "| %-13s | %7s | %8s | %8s | %7s | %8s | %12s | %15s |\n", "scenario", "req/s", "p50 ms", "p99 ms", "× node", "× Go peer", "peak RSS MB", "half rate: p99"
 	printf "| %-13s | %7s | %8s | %8s | %7s | %8s | %12s | %15s |\n", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"
 	n = split(order, sc, " ")
 	for (k = 1; k <= n; k++) {
