@@ -77,7 +77,10 @@ func (c *fakeClock) Add(d time.Duration) {
 // testIssuer is an OpenID provider on httptest: discovery and a JWKS whose
 // keys a test can change.
 type testIssuer struct {
-	srv      *httptest.Server
+	srv *httptest.Server
+	// path follows the server's address in the issuer URL, as a real
+	// provider's does ("/realms/media", "/TENANT/v2.0", "/"); "" for none.
+	path     string
 	jwksHits atomic.Int32
 	// jwksDown, when set, is how the key set endpoint misbehaves:
 	// "500" answers errors, "hang" holds the request until the test ends.
@@ -90,13 +93,21 @@ type testIssuer struct {
 
 func newTestIssuer(t testing.TB) *testIssuer {
 	t.Helper()
-	is := &testIssuer{stop: make(chan struct{})}
+	return newTestIssuerAt(t, "")
+}
+
+// newTestIssuerAt returns an issuer whose URL is the server's address
+// followed by path, with its discovery document where OpenID Connect
+// Discovery puts it: under the path, trailing slash removed.
+func newTestIssuerAt(t testing.TB, path string) *testIssuer {
+	t.Helper()
+	is := &testIssuer{path: path, stop: make(chan struct{})}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+strings.TrimSuffix(path, "/")+"/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"issuer":                                is.URL(),
-			"jwks_uri":                              is.URL() + "/jwks",
+			"jwks_uri":                              is.srv.URL + "/jwks",
 			"id_token_signing_alg_values_supported": []string{"RS256", "ES256", "HS256", "none"},
 		})
 	})
@@ -128,12 +139,18 @@ func newTestIssuer(t testing.TB) *testIssuer {
 	return is
 }
 
-func (is *testIssuer) URL() string { return is.srv.URL }
+// URL is the issuer: the iss of its tokens.
+func (is *testIssuer) URL() string { return is.srv.URL + is.path }
 
 func (is *testIssuer) publish(kid, alg string, key any) {
+	is.publishJWK(jose.JSONWebKey{Key: key, KeyID: kid, Algorithm: alg, Use: "sig"})
+}
+
+// publishJWK adds a key as given: without alg, for encryption, …
+func (is *testIssuer) publishJWK(k jose.JSONWebKey) {
 	is.mu.Lock()
 	defer is.mu.Unlock()
-	is.keys = append(is.keys, jose.JSONWebKey{Key: key, KeyID: kid, Algorithm: alg, Use: "sig"})
+	is.keys = append(is.keys, k)
 }
 
 func (is *testIssuer) unpublish(kid string) {
