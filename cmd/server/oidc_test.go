@@ -18,6 +18,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/cfcookies/cfcookies/internal/testlog"
 )
 
 // testIssuer is an OpenID provider on loopback: discovery and a JWKS.
@@ -136,29 +138,38 @@ func TestRunOIDC(t *testing.T) {
 	good := is.token(t, is.key, nil)
 	noneTok := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + strings.Split(good, ".")[1] + "."
 	parts := strings.Split(good, ".")
+	mallory, _ := json.Marshal(map[string]any{"iss": is.srv.URL, "aud": "media-app", "sub": "mallory", "exp": time.Now().Add(time.Hour).Unix()})
+	oversized := is.token(t, is.key, map[string]any{"pad": strings.Repeat("x", 8<<10)})
+	// Each refusal names the cause it must be refused for (a part of the
+	// logged error), so that a row cannot pass by failing earlier for
+	// another reason.
 	tests := []struct {
-		name   string
-		header string // Authorization
-		cookie string // session cookie
-		want   int
+		name    string
+		header  string // Authorization
+		cookie  string // session cookie
+		want    int
+		because string // refused: in the logged error of the request
 	}{
-		{"bearer token", "Bearer " + good, "", 200},
-		{"token in the AUTH_COOKIE cookie", "", good, 200},
-		{"no token", "", "", 401},
-		{"bad signature", "Bearer " + is.token(t, other, nil), "", 401},
-		{"tampered payload", "Bearer " + parts[0] + "." + strings.TrimRight(parts[1], "=") + "x." + parts[2], "", 401},
-		{"alg none", "Bearer " + noneTok, "", 401},
-		{"wrong issuer", "Bearer " + is.token(t, is.key, map[string]any{"iss": "https://evil.example.com"}), "", 401},
-		{"wrong audience", "Bearer " + is.token(t, is.key, map[string]any{"aud": "other-app"}), "", 401},
-		{"expired", "Bearer " + is.token(t, is.key, map[string]any{"exp": time.Now().Add(-time.Hour).Unix()}), "", 401},
-		{"not yet valid", "Bearer " + is.token(t, is.key, map[string]any{"nbf": time.Now().Add(time.Hour).Unix()}), "", 401},
-		{"malformed", "Bearer not.a.jwt", "", 401},
-		{"oversized", "Bearer " + strings.Repeat("a", 9000), "", 401},
-		{"HS256 signed with the issuer's RSA public key", "Bearer " + hs256WithPublicKey(t, is, parts[1]), "", 401},
-		{"unknown kid", "Bearer " + is.tokenWithKid(t, "k9"), "", 401},
-		{"malformed base64", "Bearer " + parts[0] + ".!!!." + parts[2], "", 401},
-		{"malformed JSON", "Bearer " + parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":`)) + "." + parts[2], "", 401},
-		{"wildcard subject", "Bearer " + is.token(t, is.key, map[string]any{"sub": "*"}), "", 403},
+		{"bearer token", "Bearer " + good, "", 200, ""},
+		{"token in the AUTH_COOKIE cookie", "", good, 200, ""},
+		{"no token", "", "", 401, "no bearer token and no session cookie"},
+		{"bad signature", "Bearer " + is.token(t, other, nil), "", 401, "signature does not verify"},
+		{"tampered payload", "Bearer " + parts[0] + "." + base64.RawURLEncoding.EncodeToString(mallory) + "." + parts[2], "", 401, "signature does not verify"},
+		{"alg none", "Bearer " + noneTok, "", 401, `unexpected signature algorithm "none"`},
+		{"wrong issuer", "Bearer " + is.token(t, is.key, map[string]any{"iss": "https://evil.example.com"}), "", 401, "issued by a different provider"},
+		{"wrong audience", "Bearer " + is.token(t, is.key, map[string]any{"aud": "other-app"}), "", 401, "does not include the configured audience"},
+		{"expired", "Bearer " + is.token(t, is.key, map[string]any{"exp": time.Now().Add(-time.Hour).Unix()}), "", 401, "token expired"},
+		{"not yet valid", "Bearer " + is.token(t, is.key, map[string]any{"nbf": time.Now().Add(time.Hour).Unix()}), "", 401, "token not valid for another"},
+		{"malformed", "Bearer not.a.jwt", "", 401, "malformed jwt"},
+		{"signed token over 8 KiB", "Bearer " + oversized, "", 401, "over the 8192-byte limit"},
+		{"signed token over 8 KiB in the AUTH_COOKIE cookie", "", oversized, 401, "over the 8192-byte limit"},
+		{"HS256 signed with the issuer's RSA public key", "Bearer " + hs256WithPublicKey(t, is, parts[1]), "", 401, `unexpected signature algorithm "HS256"`},
+		{"unknown kid", "Bearer " + is.tokenWithKid(t, "k9"), "", 401, "unknown key id"},
+		{"malformed base64: a byte outside the alphabet", "Bearer " + parts[0] + ".!!!." + parts[2], "", 401, "byte outside base64url"},
+		{"malformed base64: an impossible length", "Bearer " + parts[0] + ".e." + parts[2], "", 401, "illegal base64 data"},
+		{"malformed header JSON", "Bearer " + base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256",`)) + "." + parts[1] + "." + parts[2], "", 401, "malformed jwt: unexpected end of JSON input"},
+		{"malformed payload JSON under a good signature", "Bearer " + signToken(t, is.key, "k1", []byte(`{"sub":`)), "", 401, "failed to unmarshal claims"},
+		{"wildcard subject", "Bearer " + is.token(t, is.key, map[string]any{"sub": "*"}), "", 403, "unsafe value for path template"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,9 +191,30 @@ func TestRunOIDC(t *testing.T) {
 			if n := len(resp.Header.Values("Set-Cookie")); (tt.want == 200) != (n > 0) {
 				t.Fatalf("%d Set-Cookie headers with status %d", n, resp.StatusCode)
 			}
+			if tt.because != "" {
+				if got := loggedError(t, logs, resp.Header.Get("X-Request-Id")); !strings.Contains(got, tt.because) {
+					t.Errorf("refused because %q, want %q", got, tt.because)
+				}
+			}
 		})
 	}
 	if strings.Contains(logs.String(), parts[2]) {
 		t.Error("a token signature was logged")
 	}
+}
+
+// loggedError returns the error the server logged for a request.
+func loggedError(t *testing.T, logs *testlog.Buffer, requestID string) string {
+	t.Helper()
+	for _, l := range strings.Split(logs.String(), "\n") {
+		var line struct {
+			RequestID string `json:"request_id"`
+			Error     string `json:"error"`
+		}
+		if json.Unmarshal([]byte(l), &line) == nil && requestID != "" && line.RequestID == requestID && line.Error != "" {
+			return line.Error
+		}
+	}
+	t.Fatalf("no error logged for request %q", requestID)
+	return ""
 }
