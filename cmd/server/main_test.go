@@ -281,6 +281,12 @@ func TestRunRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { busy.Close() })
+	dir := t.TempDir()
+	badScopes := filepath.Join(dir, "scopes.yaml")
+	if err := os.WriteFile(badScopes, []byte("scopes:\n  - name: private\n    path: /t/{tenant_id}/*\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missingScopes := filepath.Join(dir, "missing.yaml")
 	tests := []struct {
 		name     string
 		args     []string
@@ -292,6 +298,10 @@ func TestRunRefusals(t *testing.T) {
 		{"unknown flag", []string{"server", "--nope"}, nil, 2, ""},
 		{"dev auth without --dev", []string{"server"}, map[string]string{"AUTH_MODE": "dev"}, 2, "--dev"},
 		{"busy port", []string{"server", "--dev"}, map[string]string{"LISTEN_ADDR": busy.Addr().String(), "METRICS_ADDR": ""}, 1, "listen api"},
+		{"scopes file naming an unknown claim", []string{"server", "--dev"}, map[string]string{"SCOPES_FILE": badScopes}, 2,
+			"SCOPES_FILE: " + badScopes + `:2: scope "private": path uses unknown claim {tenant_id}`},
+		{"scopes file missing", []string{"server", "--dev"}, map[string]string{"SCOPES_FILE": missingScopes}, 2,
+			"SCOPES_FILE: " + missingScopes + ": no such file or directory"},
 		{"unparsable key", []string{"server", "--dev"}, map[string]string{"CLOUDFRONT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----", "CLOUDFRONT_KEY_PAIR_ID": "K1", "LISTEN_ADDR": "127.0.0.1:0", "METRICS_ADDR": ""}, 1, "CLOUDFRONT_PRIVATE_KEY"},
 	}
 	for _, tt := range tests {

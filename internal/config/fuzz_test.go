@@ -67,6 +67,11 @@ func FuzzScopesFile(f *testing.F) {
 			if !errors.As(err, &errs) {
 				t.Fatalf("error %v is not a list of variable errors", err)
 			}
+			for _, fe := range errs {
+				if fe.Var == "SCOPES_FILE" && !strings.HasPrefix(fe.Rule, path+":") {
+					t.Fatalf("problem %q does not name the file", fe.Rule)
+				}
+			}
 			return
 		}
 		if len(c.Scopes) == 0 {

@@ -70,7 +70,7 @@ const maxScopesFile = 1 << 20
 func loadScopes(path string, defaults Cookie) ([]Scope, []string) {
 	b, err := os.ReadFile(path) // #nosec G304 -- the operator names this file
 	if err != nil {
-		return nil, []string{unwrapPathError(err).Error()}
+		return nil, []string{fmt.Sprintf("%s: %v", path, unwrapPathError(err))}
 	}
 	if len(b) > maxScopesFile {
 		return nil, []string{fmt.Sprintf("%s: over %d bytes", path, maxScopesFile)}

@@ -85,8 +85,9 @@ func TestLoadScopesProblems(t *testing.T) {
 			}
 		})
 	}
-	if _, problems := loadScopes(filepath.Join(t.TempDir(), "missing.yaml"), scopeDefaults); len(problems) != 1 {
-		t.Errorf("missing file: %v", problems)
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	if _, problems := loadScopes(missing, scopeDefaults); len(problems) != 1 || problems[0] != missing+": no such file or directory" {
+		t.Errorf("missing file: %q, want it named", problems)
 	}
 }
 
