@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -79,7 +80,7 @@ func loadScopes(path string, defaults Cookie) ([]Scope, []string) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&doc); err != nil {
-		return nil, []string{fmt.Sprintf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))}
+		return nil, []string{syntaxProblem(path, b, err)}
 	}
 	var problems []string
 	at := func(line int, format string, args ...any) {
@@ -153,6 +154,21 @@ func loadScopes(path string, defaults Cookie) ([]Scope, []string) {
 		scopes = append(scopes, sc)
 	}
 	return scopes, problems
+}
+
+// syntaxProblem reports a document that does not decode. yaml.v3 puts a
+// syntax error on the line where the enclosing block or list starts, often
+// lines before the mistake; a document that starts as JSON does, with "{",
+// gets the exact line from encoding/json instead.
+func syntaxProblem(path string, b []byte, yamlErr error) string {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
+		var v any
+		if se, ok := errors.AsType[*json.SyntaxError](json.Unmarshal(b, &v)); ok {
+			end := min(max(int(se.Offset)-1, 0), len(b))
+			return fmt.Sprintf("%s:%d: %v", path, 1+bytes.Count(b[:end], []byte("\n")), se)
+		}
+	}
+	return fmt.Sprintf("%s: %s", path, strings.TrimPrefix(yamlErr.Error(), "yaml: "))
 }
 
 // parseTTL parses a cookie lifetime: whole seconds, 1m to 168h.

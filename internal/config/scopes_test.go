@@ -59,6 +59,11 @@ func TestLoadScopesProblems(t *testing.T) {
 		want          []string // each must appear in some problem
 	}{
 		{"not YAML", "scopes: [\n  - name: a\n   path", []string{"scopes.yaml: line"}},
+		{"JSON missing a comma", "{\"scopes\": [\n  {\"name\": \"a\",\n   \"path\": \"/a/*\"}\n  {\"name\": \"b\", \"path\": \"/b/*\"}\n]}\n",
+			[]string{"scopes.yaml:4: invalid character '{' after array element"}},
+		{"JSON with a stray comma", "{\"scopes\": [\n  {\"name\": \"a\",\n   \"path\": \"/a/*\",,}\n]}\n",
+			[]string{"scopes.yaml:3: invalid character ','"}},
+		{"JSON cut short", "{\"scopes\": [\n  {\"name\": \"a\",\n", []string{"scopes.yaml:2: unexpected end of JSON input"}},
 		{"unknown field", "scopes:\n  - name: a\n    path: /a/*\n    ttl: 1m\n    cookie: /\n", []string{"scopes.yaml:5:", "field cookie not found"}},
 		{"unknown rule field", "claims: [g]\nscopes:\n  - name: a\n    path: /a/*\n    allow:\n      - claim: g\n        equal: x\n", []string{"scopes.yaml:7:", "field equal not found"}},
 		{"unknown top-level field", "scope:\n  - name: a\n", []string{"field scope not found"}},
