@@ -98,9 +98,9 @@ var _ Authenticator = (*ALB)(nil)
 // NewALB returns an authenticator for the load balancer cfg.ARN. It does no
 // I/O: keys are fetched when a token first names them.
 func NewALB(cfg ALBConfig) (*ALB, error) {
-	partition, region, err := parseALBARN(cfg.ARN)
+	partition, region, err := ParseALBARN(cfg.ARN)
 	if err != nil {
-		return nil, fmt.Errorf("auth: alb: %w", err)
+		return nil, fmt.Errorf("auth: alb: ARN %q: %w", cfg.ARN, err)
 	}
 	base := cfg.KeysBaseURL
 	if base == "" {
@@ -128,22 +128,25 @@ func NewALB(cfg ALBConfig) (*ALB, error) {
 	}, nil
 }
 
-// parseALBARN checks arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID.
-func parseALBARN(arn string) (partition, region string, err error) {
+// ParseALBARN checks that arn is an Application Load Balancer's,
+// arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID,
+// and returns its partition and region. The error says what is wrong,
+// without repeating arn.
+func ParseALBARN(arn string) (partition, region string, err error) {
 	f := strings.Split(arn, ":")
 	if len(f) != 6 || f[0] != "arn" || f[2] != "elasticloadbalancing" {
-		return "", "", fmt.Errorf("ARN %q is not arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID", arn)
+		return "", "", errors.New("not arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID")
 	}
 	partition, region, account, resource := f[1], f[3], f[4], f[5]
 	if !isLowerDNSLabel(partition) || !isLowerDNSLabel(region) {
-		return "", "", fmt.Errorf("ARN %q has a malformed partition or region", arn)
+		return "", "", errors.New("malformed partition or region")
 	}
 	if len(account) != 12 || strings.Trim(account, "0123456789") != "" {
-		return "", "", fmt.Errorf("ARN %q has a malformed account id", arn)
+		return "", "", errors.New("malformed account id (12 digits)")
 	}
 	r := strings.Split(resource, "/")
 	if len(r) != 4 || r[0] != "loadbalancer" || r[1] != "app" || r[2] == "" || r[3] == "" {
-		return "", "", fmt.Errorf("ARN %q is not an application load balancer (loadbalancer/app/NAME/ID)", arn)
+		return "", "", errors.New("not an application load balancer (loadbalancer/app/NAME/ID)")
 	}
 	return partition, region, nil
 }

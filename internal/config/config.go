@@ -601,11 +601,16 @@ func (l *loader) auth(c *Config) {
 	if a.OIDCIssuer != "" {
 		l.check("OIDC_ISSUER", a.OIDCIssuer, validateIssuer(a.OIDCIssuer))
 	}
+	partition := "aws"
 	if a.ALBArn != "" {
-		l.check("ALB_ARN", a.ALBArn, validateALBArn(a.ALBArn))
+		p, err := validateALBArn(a.ALBArn)
+		if l.check("ALB_ARN", a.ALBArn, err) {
+			partition = p
+		}
 	}
-	if v, set := l.get("ALB_PUBLIC_KEYS_URL"); set && l.check("ALB_PUBLIC_KEYS_URL", v, validateIssuer(v)) {
-		a.ALBKeysURL = v
+	keysURL, keysURLSet := l.get("ALB_PUBLIC_KEYS_URL")
+	if keysURLSet && l.check("ALB_PUBLIC_KEYS_URL", keysURL, validateIssuer(keysURL)) {
+		a.ALBKeysURL = keysURL
 	}
 	switch a.Mode {
 	case "oidc":
@@ -618,6 +623,9 @@ func (l *loader) auth(c *Config) {
 	case "alb":
 		if a.ALBArn == "" {
 			l.fail("ALB_ARN", "", "required with AUTH_MODE=alb: the ARN of the load balancer that signs x-amzn-oidc-data")
+		}
+		if partition != "aws" && !keysURLSet {
+			l.fail("ALB_PUBLIC_KEYS_URL", "", "required for an ALB in partition "+partition+": its signing-key endpoint is listed in the ELB user guide")
 		}
 	}
 

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/cfcookies/cfcookies/internal/auth"
 )
 
 var errASCII = errors.New("must be printable ASCII without spaces (write an internationalised name in its xn-- form)")
@@ -249,12 +251,14 @@ func validateIssuer(v string) error {
 	return errors.New("must use https (http only for localhost)")
 }
 
-// validateALBArn checks the shape of an Application Load Balancer ARN.
-func validateALBArn(v string) error {
-	if !strings.HasPrefix(v, "arn:aws") || !strings.Contains(v, ":elasticloadbalancing:") {
-		return errors.New("must be a load balancer ARN (arn:aws:elasticloadbalancing:...)")
+// validateALBArn checks an Application Load Balancer ARN as the ALB
+// authenticator will, and returns its partition.
+func validateALBArn(v string) (partition string, err error) {
+	partition, _, err = auth.ParseALBARN(v)
+	if err != nil {
+		return "", fmt.Errorf("must be an application load balancer ARN: %w", err)
 	}
-	return nil
+	return partition, nil
 }
 
 // validateCookieName checks an RFC 6265 cookie-name (an RFC 2616 token).
