@@ -8,6 +8,7 @@ package config
 
 import (
 	"github.com/cfcookies/cfcookies/signer"
+	"net"
 
 	"errors"
 	"fmt"
@@ -319,6 +320,15 @@ func (l *loader) listen(c *Config) {
 	}
 }
 
+// devCloudFrontDomain is the CLOUDFRONT_DOMAIN of --dev: the emulated
+// CloudFront on localhost, at the port of DEV_CDN_ADDR when it names one.
+func devCloudFrontDomain(devCDNAddr string) string {
+	if _, port, err := net.SplitHostPort(devCDNAddr); err == nil && port != "0" && parseListenAddr(devCDNAddr) == nil {
+		return "http://localhost:" + port
+	}
+	return DevCloudFrontDomain
+}
+
 func (l *loader) cloudFront(c *Config) {
 	v, set := l.get("CLOUDFRONT_DOMAIN")
 	switch {
@@ -328,7 +338,7 @@ func (l *loader) cloudFront(c *Config) {
 			c.CloudFront.Scheme, c.CloudFront.Host = scheme, host
 		}
 	case l.dev:
-		c.CloudFront.Scheme, c.CloudFront.Host, _ = parseCloudFrontDomain(DevCloudFrontDomain, true)
+		c.CloudFront.Scheme, c.CloudFront.Host, _ = parseCloudFrontDomain(devCloudFrontDomain(c.DevCDNAddr), true)
 	default:
 		l.fail("CLOUDFRONT_DOMAIN", "", "required: the distribution's custom domain, e.g. media.example.com")
 	}

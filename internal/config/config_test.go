@@ -57,6 +57,31 @@ func env(dev bool, overrides map[string]string) map[string]string {
 
 const testPEM = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcy1kby1ub3QtbG9n\n-----END PRIVATE KEY-----"
 
+// With --dev, CLOUDFRONT_DOMAIN follows the port of DEV_CDN_ADDR, so that
+// moving the emulated CloudFront keeps the dev cookies valid for it.
+func TestLoadDevCloudFrontFollowsDevCDNAddr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env      map[string]string
+		wantHost string
+	}{
+		{nil, "localhost:8081"},
+		{map[string]string{"DEV_CDN_ADDR": "127.0.0.1:9181"}, "localhost:9181"},
+		{map[string]string{"DEV_CDN_ADDR": ":9182"}, "localhost:9182"},
+		{map[string]string{"DEV_CDN_ADDR": "127.0.0.1:0"}, "localhost:8081"}, // a port picked at run time: set CLOUDFRONT_DOMAIN
+		{map[string]string{"DEV_CDN_ADDR": "127.0.0.1:9183", "CLOUDFRONT_DOMAIN": "http://localhost:9999"}, "localhost:9999"},
+	}
+	for _, tc := range tests {
+		got, err := Load(lookup(tc.env), true)
+		if err != nil {
+			t.Fatalf("Load(%v): %v", tc.env, err)
+		}
+		if got.CloudFront.Scheme != "http" || got.CloudFront.Host != tc.wantHost {
+			t.Errorf("Load(%v): CloudFront %s://%s, want http://%s", tc.env, got.CloudFront.Scheme, got.CloudFront.Host, tc.wantHost)
+		}
+	}
+}
+
 func TestLoadDevDefaults(t *testing.T) {
 	t.Parallel()
 	got, err := Load(lookup(nil), true)
