@@ -169,6 +169,38 @@ func TestRateLimitPerIdentity(t *testing.T) {
 	)
 }
 
+// With both limits on, the X-RateLimit-* headers are the per-identity
+// limit's once the caller is authenticated, the per-address limit's before.
+func TestRateLimitHeaders(t *testing.T) {
+	t.Parallel()
+	s := newOpsServer(t, nil, nil, func(o *Options) {
+		o.RateLimitPerIP = RateLimit{Requests: 50, Window: time.Minute}
+		o.RateLimitPerIdentity = RateLimit{Requests: 5, Window: time.Minute}
+	})
+	tests := []struct {
+		name          string
+		user          string
+		wantStatus    int
+		wantLimit     string
+		wantRemaining string
+	}{
+		{"issued: the identity's", "alice", http.StatusOK, "5", "4"},
+		{"unauthenticated: the address's", "", http.StatusUnauthorized, "50", "48"},
+	}
+	for _, tc := range tests {
+		w := s.issue("203.0.113.9:1", tc.user)
+		if w.Code != tc.wantStatus {
+			t.Fatalf("%s: status %d", tc.name, w.Code)
+		}
+		if got := w.Header().Get("X-RateLimit-Limit"); got != tc.wantLimit {
+			t.Errorf("%s: X-RateLimit-Limit %q, want %q", tc.name, got, tc.wantLimit)
+		}
+		if got := w.Header().Get("X-RateLimit-Remaining"); got != tc.wantRemaining {
+			t.Errorf("%s: X-RateLimit-Remaining %q, want %q", tc.name, got, tc.wantRemaining)
+		}
+	}
+}
+
 func TestRateLimitOff(t *testing.T) {
 	t.Parallel()
 	s := newOpsServer(t, nil, nil, nil)
