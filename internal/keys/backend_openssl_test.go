@@ -4,54 +4,59 @@ package keys
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cfcookies/cfcookies/internal/config"
-	"github.com/cfcookies/cfcookies/internal/opensslkey"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
-// Built with the openssl tag, a loaded RSA key signs through libcrypto,
-// and the signatures verify with the key's public half; ECDSA keys stay
-// with Go.
+// Built with the openssl tag, a loaded RSA or ECDSA P-256 key signs
+// through libcrypto, and the signatures verify with the key's public half.
 func TestOpenSSLBackend(t *testing.T) {
 	t.Parallel()
-	store, err := Open(context.Background(), config.CloudFront{KeyPairID: "K1"}, config.Key{PEM: config.Secret(readKey(t, rsaKey))}, Options{})
-	if err != nil {
-		t.Fatal(err)
+	if b := Backend(); !strings.Contains(b, "RSA and ECDSA: OpenSSL") {
+		t.Errorf("Backend() = %q", b)
 	}
-	if !strings.Contains(Backend(), "OpenSSL") {
-		t.Errorf("Backend() = %q", Backend())
-	}
-	if got := store.Status().Key.KeyType; got != "RSA 2048" {
-		t.Errorf("key type %q", got)
-	}
-	g := signer.Grant{Resource: "https://media.example.com/media/alice/*", Expires: time.Now().Add(time.Hour)}
-	s, err := store.Sign(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy, _ := g.Policy()
-	if err := signer.Verify(store.Signer().Public(), s.HashAlgorithm, policy, s.Signature); err != nil {
-		t.Error(err)
+	for _, tc := range []struct {
+		file, keyType, fastType string
+	}{
+		{rsaKey, "RSA 2048", "*opensslkey.RSAKey"},
+		{ecKey, "ECDSA P-256", "*opensslkey.ECDSAKey"},
+	} {
+		t.Run(tc.keyType, func(t *testing.T) {
+			t.Parallel()
+			store, err := Open(context.Background(), config.CloudFront{KeyPairID: "K1"}, config.Key{PEM: config.Secret(readKey(t, tc.file))}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := store.Status().Key.KeyType; got != tc.keyType {
+				t.Errorf("key type %q", got)
+			}
+			signWith(t, store)
+
+			key, err := signer.ParsePrivateKeyPEM([]byte(readKey(t, tc.file)), signer.KeyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fast, err := fastKey(key); err != nil {
+				t.Error(err)
+			} else if got := fmt.Sprintf("%T", fast); got != tc.fastType {
+				t.Errorf("fastKey = %s, want %s", got, tc.fastType)
+			}
+		})
 	}
 
-	rsaSigner, err := signer.ParsePrivateKeyPEM([]byte(readKey(t, rsaKey)), signer.KeyOptions{})
+	// Other curves stay as they are, for signer.New to refuse by name.
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fast, err := fastKey(rsaSigner); err != nil {
-		t.Error(err)
-	} else if _, ok := fast.(*opensslkey.RSAKey); !ok {
-		t.Errorf("fastKey(RSA) = %T, want *opensslkey.RSAKey", fast)
-	}
-	ecSigner, err := signer.ParsePrivateKeyPEM([]byte(readKey(t, "vectors/test-ecdsa-key-sec1.pem")), signer.KeyOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if same, err := fastKey(ecSigner); err != nil || same != ecSigner {
-		t.Errorf("fastKey(ECDSA) = %T, %v; want the key itself", same, err)
+	if same, err := fastKey(p384); err != nil || same != p384 {
+		t.Errorf("fastKey(P-384) = %T, %v; want the key itself", same, err)
 	}
 }
