@@ -8,18 +8,20 @@
 # Every server runs pinned to CPU 1 (taskset, GOMAXPROCS=1); wrk runs on
 # CPU 0: `wrk -t1 -c32 -d10s --latency` after a 3 s warm-up. Scenarios:
 #
-#   rsa-miss       cfcookies, RSA-2048 key, a new identity per request: every
-#                  request signs (and fills the signature cache)
-#   rsa-hit        cfcookies, RSA, one identity: answered from the cache
-#   ecdsa-miss     cfcookies, ECDSA P-256 key, a new identity per request
-#   openssl-miss   cfcookies built with -tags openssl, RSA, new identities
-#   node           bench/node: Express + @aws-sdk/cloudfront-signer, key
-#                  parsed once (the peer every ratio is against)
-#   node-pem       the same passing the PEM string on every call
-#   go-signmodule  bench/gosign: net/http + the AWS sign module (RSA)
-#   go-ecdsa       bench/gosign with the ECDSA key: net/http + crypto/ecdsa,
-#                  no logs, metrics or checks: the most a Go server can do
-#                  per ECDSA signature here, the ceiling for ecdsa-miss
+#   rsa-miss            cfcookies, RSA-2048 key, a new identity per request:
+#                       every request signs (and fills the signature cache)
+#   rsa-hit             cfcookies, RSA, one identity: answered from the cache
+#   ecdsa-miss          cfcookies, ECDSA P-256 key, a new identity per request
+#   openssl-miss        cfcookies built with -tags openssl, RSA, new identities
+#   openssl-ecdsa-miss  the same with the ECDSA P-256 key, new identities
+#   node                bench/node: Express + @aws-sdk/cloudfront-signer, key
+#                       parsed once (the peer every ratio is against)
+#   node-pem            the same passing the PEM string on every call
+#   go-signmodule       bench/gosign: net/http + the AWS sign module (RSA)
+#   go-ecdsa            bench/gosign with the ECDSA key: net/http +
+#                       crypto/ecdsa, no logs, metrics or checks: the most a
+#                       Go server can do per ECDSA signature here, the
+#                       ceiling for ecdsa-miss
 #
 # For every cfcookies scenario it also measures p99 at half the maximum
 # rate just measured, with bench/wrk/post-paced.lua. Peak RSS is VmHWM from
@@ -36,7 +38,7 @@ CONNS=${CONNS:-32}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 PORT=${PORT:-18080}
-SCENARIOS=${SCENARIOS:-"rsa-miss rsa-hit ecdsa-miss openssl-miss node node-pem go-signmodule go-ecdsa"}
+SCENARIOS=${SCENARIOS:-"rsa-miss rsa-hit ecdsa-miss openssl-miss openssl-ecdsa-miss node node-pem go-signmodule go-ecdsa"}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -56,8 +58,12 @@ done
 say "loadtest: building into $work"
 (cd "$root" && CGO_ENABLED=0 go build -trimpath -o "$work/cfcookies" ./cmd/server)
 if ! (cd "$root" && CGO_ENABLED=1 go build -trimpath -tags openssl -o "$work/cfcookies-openssl" ./cmd/server); then
-	say "loadtest: the openssl build failed (it needs cgo and a C compiler); skipping openssl-miss"
-	SCENARIOS=${SCENARIOS//openssl-miss/}
+	say "loadtest: the openssl build failed (it needs cgo and a C compiler); skipping the openssl-* scenarios"
+	kept=""
+	for sc in $SCENARIOS; do
+		[[ $sc == openssl-* ]] || kept="$kept $sc"
+	done
+	SCENARIOS=$kept
 fi
 (cd "$root" && CGO_ENABLED=0 go build -trimpath -o "$work/gosign" ./bench/gosign)
 (cd "$root/bench/node" && npm ci --silent --no-audit --no-fund >/dev/null 2>&1) || { say "loadtest: npm ci failed in bench/node"; exit 1; }
@@ -74,6 +80,7 @@ start() {
 	rsa-miss | rsa-hit) taskset -c "$SERVER_CPU" "${common[@]}" CLOUDFRONT_PRIVATE_KEY_FILE="$work/rsa.pem" "$work/cfcookies" --dev >/dev/null 2>&1 & ;;
 	ecdsa-miss) taskset -c "$SERVER_CPU" "${common[@]}" CLOUDFRONT_PRIVATE_KEY_FILE="$work/ecdsa.pem" "$work/cfcookies" --dev >/dev/null 2>&1 & ;;
 	openssl-miss) taskset -c "$SERVER_CPU" "${common[@]}" CLOUDFRONT_PRIVATE_KEY_FILE="$work/rsa.pem" "$work/cfcookies-openssl" --dev >/dev/null 2>&1 & ;;
+	openssl-ecdsa-miss) taskset -c "$SERVER_CPU" "${common[@]}" CLOUDFRONT_PRIVATE_KEY_FILE="$work/ecdsa.pem" "$work/cfcookies-openssl" --dev >/dev/null 2>&1 & ;;
 	node) (cd "$root/bench/node" && exec taskset -c "$SERVER_CPU" env HOST=127.0.0.1 PORT=$PORT KEY_FILE="$work/rsa.pem" KEY_PAIR_ID=KBENCH node server.js >/dev/null 2>&1) & ;;
 	node-pem) (cd "$root/bench/node" && exec taskset -c "$SERVER_CPU" env HOST=127.0.0.1 PORT=$PORT KEY_FILE="$work/rsa.pem" KEY_PAIR_ID=KBENCH KEY_AS_PEM=1 node server.js >/dev/null 2>&1) & ;;
 	go-signmodule) taskset -c "$SERVER_CPU" env GOMAXPROCS=1 "$work/gosign" -addr 127.0.0.1:$PORT -key "$work/rsa.pem" -key-pair-id KBENCH >/dev/null 2>&1 & ;;
@@ -170,8 +177,8 @@ END {
 		peer = (s ~ /ecdsa/) ? "go-ecdsa" : "go-signmodule"
 		if (rps[r, peer] > 0) add(s "|xgo", sprintf("%.2f", rps[r, s] / rps[r, peer]))
 	}
-	printf "| %-13s | %7s | %8s | %8s | %7s | %8s | %12s | %15s |\n", "scenario", "req/s", "p50 ms", "p99 ms", "× node", "× Go peer", "peak RSS MB", "half rate: p99"
-	printf "| %-13s | %7s | %8s | %8s | %7s | %8s | %12s | %15s |\n", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"
+	printf "| %-18s | %7s | %8s | %8s | %7s | %8s | %12s | %15s |\n", "scenario", "req/s", "p50 ms", "p99 ms", "× node", "× Go peer", "peak RSS MB", "half rate: p99"
+	printf "| %-18s | %7s | %8s | %8s | %7s | %8s | %12s | %15s |\n", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"
 	n = split(order, sc, " ")
 	for (k = 1; k <= n; k++) {
 		s = sc[k]
@@ -179,7 +186,7 @@ END {
 		half = ((s "|hrps") in vals) ? sprintf("%s ms @ %s/s", median(vals[s "|hp99"]), median(vals[s "|hrps"])) : "-"
 		xn = ((s "|xnode") in vals) ? median(vals[s "|xnode"]) : "-"
 		xg = ((s "|xgo") in vals) ? median(vals[s "|xgo"]) : "-"
-		printf "| %-13s | %7s | %8s | %8s | %7s | %8s | %12s | %15s |\n", s, median(vals[s "|rps"]), median(vals[s "|p50"]), median(vals[s "|p99"]), xn, xg, median(vals[s "|rss"]), half
+		printf "| %-18s | %7s | %8s | %8s | %7s | %8s | %12s | %15s |\n", s, median(vals[s "|rps"]), median(vals[s "|p50"]), median(vals[s "|p99"]), xn, xg, median(vals[s "|rss"]), half
 	}
 }' "$results"
 if [ "$ROUNDS" -gt 1 ]; then
