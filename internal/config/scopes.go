@@ -151,9 +151,47 @@ func loadScopes(path string, defaults Cookie) ([]Scope, []string) {
 				sd.Name, sc.CookiePath, other.Name)
 		}
 		byCookiePath[sc.CookiePath] = sc
+		for _, other := range scopes {
+			if shadows(other, sc) || shadows(sc, other) {
+				outer, inner := sc, other
+				if shadows(sc, other) {
+					outer, inner = other, sc
+				}
+				at(node.Line, "scope %q: cookiePath %q lies inside scope %q's cookiePath %q, whose path %s reaches below it: there the browser sends both scopes' cookies, %q's first, and CloudFront denies %q's media",
+					sd.Name, inner.CookiePath, outer.Name, outer.CookiePath, outer.Path, inner.Name, outer.Name)
+			}
+		}
 		scopes = append(scopes, sc)
 	}
 	return scopes, problems
+}
+
+// shadows reports whether inner's cookies would hide outer's for some of
+// outer's media. When outer's cookie Path covers inner's, a request below
+// inner's cookie Path carries both sets of CloudFront cookies, inner's first
+// (the browser puts longer Paths first), and CloudFront checks only one:
+// outer's media there is denied. That is so when outer's path can name a
+// resource below inner's cookie Path: its literal part before the first
+// placeholder or wildcard starts below it, or stops short of it with the
+// rest still open.
+func shadows(inner, outer Scope) bool {
+	if inner.Path == nil || outer.Path == nil || inner.CookiePath == outer.CookiePath ||
+		!cookiePathCovers(outer.CookiePath, inner.CookiePath) {
+		return false
+	}
+	template := outer.Path.String()
+	if pathMatchesTemplate(inner.CookiePath, template) {
+		return true
+	}
+	i := strings.IndexAny(template, "{*?")
+	return i >= 0 && strings.HasPrefix(inner.CookiePath, template[:i])
+}
+
+// cookiePathCovers reports whether a browser sends a cookie of Path outer
+// with requests for the path inner (RFC 6265, 5.1.4).
+func cookiePathCovers(outer, inner string) bool {
+	return inner == outer || strings.HasPrefix(inner, outer) &&
+		(strings.HasSuffix(outer, "/") || inner[len(outer)] == '/')
 }
 
 // syntaxProblem reports a document that does not decode. yaml.v3 puts a

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cfcookies/cfcookies/signer"
 )
 
 func writeScopes(t *testing.T, name, content string) string {
@@ -75,6 +77,10 @@ func TestLoadScopesProblems(t *testing.T) {
 		{"bad name", "scopes:\n  - name: 'A B'\n    path: /a/*\n", []string{"scope name"}},
 		{"duplicate name", "scopes:\n  - name: a\n    path: /a/*\n  - name: a\n    path: /b/*\n    cookiePath: /b/\n", []string{"scopes.yaml:4:", "defined twice (first on line 2)"}},
 		{"cookie path clash", "scopes:\n  - name: a\n    path: /a/*\n  - name: b\n    path: /b/*\n", []string{"scopes.yaml:4:", "would overwrite each other"}},
+		{"nested cookie path shadows a path below it", "scopes:\n  - name: a\n    path: /media/a/*\n    cookiePath: /media\n  - name: b\n    path: /media/b/*\n    cookiePath: /media/\n",
+			[]string{"scopes.yaml:5:", `scope "b": cookiePath "/media/" lies inside scope "a"'s cookiePath "/media", whose path /media/a/* reaches below it`}},
+		{"nested cookie path shadows a placeholder", "scopes:\n  - name: premium\n    path: /t/premium/*\n    cookiePath: /t/premium/\n  - name: tenant\n    path: /t/{sub}/*\n    cookiePath: /t/\n",
+			[]string{"scopes.yaml:5:", `cookiePath "/t/premium/" lies inside scope "tenant"'s cookiePath "/t/"`, `CloudFront denies "tenant"'s media`}},
 		{"cookie path not covering", "scopes:\n  - name: a\n    path: /media/*\n    cookiePath: /auth\n", []string{"does not cover"}},
 		{"bad ttl", "scopes:\n  - name: a\n    path: /a/*\n    ttl: 5s\n", []string{"between 1m and 168h"}},
 	}
@@ -134,5 +140,37 @@ func TestExpiryGranularityAgainstScopeTTLs(t *testing.T) {
 	_, err = Load(lookup(env), false)
 	if err == nil || !strings.Contains(err.Error(), `EXPIRY_GRANULARITY="2m": must be shorter than the TTL of scope short (2m0s)`) {
 		t.Errorf("granularity equal to a scope's TTL: err = %v", err)
+	}
+}
+
+// TestShadows checks when one scope's deeper cookie Path hides another's
+// cookies from some of that other scope's media.
+func TestShadows(t *testing.T) {
+	t.Parallel()
+	scope := func(path, cookiePath string) Scope {
+		tmpl, err := signer.ParsePathTemplate(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Scope{Path: tmpl, CookiePath: cookiePath}
+	}
+	tests := []struct {
+		name         string
+		inner, outer Scope
+		want         bool
+	}{
+		{"outer's media below the inner cookie path", scope("/media/b/*", "/media/"), scope("/media/a/*", "/media"), true},
+		{"outer's placeholder can reach below it", scope("/t/premium/*", "/t/premium/"), scope("/t/{sub}/*", "/t/"), true},
+		{"outer's wildcard can reach below it", scope("/media/x/*", "/media/x/"), scope("/media/*", "/"), true},
+		{"side by side under /", scope("/premium/*", "/premium/"), scope("/media/{sub}/*", "/"), false},
+		{"outer's literal path elsewhere", scope("/media/b/*", "/media/b/"), scope("/media/a/file.mp4", "/media/"), false},
+		{"cookie paths that do not nest", scope("/b/*", "/b/"), scope("/a/*", "/a/"), false},
+		{"a prefix that is not a path boundary", scope("/mediax/*", "/mediax/"), scope("/media/{sub}/*", "/media"), false},
+		{"the same cookie path is the clash check's", scope("/b/*", "/"), scope("/a/*", "/"), false},
+	}
+	for _, tc := range tests {
+		if got := shadows(tc.inner, tc.outer); got != tc.want {
+			t.Errorf("%s: shadows = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
