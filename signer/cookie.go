@@ -98,11 +98,10 @@ func (s Signed) Cookies(o CookieOptions, now time.Time) ([]*http.Cookie, error) 
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	left := s.Expires.Sub(now)
-	if left <= 0 {
-		return nil, fmt.Errorf("%w: expiration %s is not after now", ErrExpired, s.Expires.UTC().Format(time.RFC3339))
+	maxAge, err := s.maxAge(now)
+	if err != nil {
+		return nil, err
 	}
-	maxAge := int((left + time.Second - 1) / time.Second)
 	cookies := []*http.Cookie{
 		o.cookie(CookiePolicy, s.Policy),
 		o.cookie(CookieSignature, s.Signature),
@@ -117,6 +116,16 @@ func (s Signed) Cookies(o CookieOptions, now time.Time) ([]*http.Cookie, error) 
 		expire(cookies[3])
 	}
 	return cookies, nil
+}
+
+// maxAge is the whole seconds from now until s expires, rounded up, or
+// ErrExpired when it already has.
+func (s Signed) maxAge(now time.Time) (int, error) {
+	left := s.Expires.Sub(now)
+	if left <= 0 {
+		return 0, fmt.Errorf("%w: expiration %s is not after now", ErrExpired, s.Expires.UTC().Format(time.RFC3339))
+	}
+	return int((left + time.Second - 1) / time.Second), nil
 }
 
 // ExpireCookies returns Set-Cookie values that delete every CloudFront
@@ -186,9 +195,9 @@ func NewCookieHeader(o CookieOptions) (*CookieHeader, error) {
 // refuses an s that has expired, as Signed.Cookies does, and then adds
 // nothing.
 func (f *CookieHeader) Set(h http.Header, s Signed, now time.Time) error {
-	left := s.Expires.Sub(now)
-	if left <= 0 {
-		return fmt.Errorf("%w: expiration %s is not after now", ErrExpired, s.Expires.UTC().Format(time.RFC3339))
+	maxAge, err := s.maxAge(now)
+	if err != nil {
+		return err
 	}
 	values := [...]struct{ name, value string }{
 		{CookiePolicy, s.Policy},
@@ -209,30 +218,33 @@ func (f *CookieHeader) Set(h http.Header, s Signed, now time.Time) error {
 	t := append(tail[:0], "; Expires="...)
 	t = s.Expires.UTC().AppendFormat(t, http.TimeFormat)
 	t = append(t, "; Max-Age="...)
-	t = strconv.AppendInt(t, int64((left+time.Second-1)/time.Second), 10)
+	t = strconv.AppendInt(t, int64(maxAge), 10)
 	t = append(t, f.flags...)
 
 	size := 0
 	for _, v := range values[:n] {
 		size += len(v.name) + 1 + len(v.value) + len(f.attrs) + len(t)
 	}
+	// One string holds every line; each line is a slice of it.
 	var b strings.Builder
 	b.Grow(size)
-	for _, v := range values[:n] {
+	var ends [len(values)]int
+	for i, v := range values[:n] {
 		b.WriteString(v.name)
 		b.WriteByte('=')
 		b.WriteString(v.value)
 		b.WriteString(f.attrs)
 		b.Write(t)
+		ends[i] = b.Len()
 	}
 	all := b.String()
 	lines := h["Set-Cookie"]
 	if cap(lines)-len(lines) < len(values) {
 		lines = append(make([]string, 0, len(lines)+len(values)), lines...)
 	}
-	for _, v := range values[:n] {
-		l := len(v.name) + 1 + len(v.value) + len(f.attrs) + len(t)
-		lines, all = append(lines, all[:l]), all[l:]
+	start := 0
+	for _, end := range ends[:n] {
+		lines, start = append(lines, all[start:end]), end
 	}
 	if n < len(values) {
 		lines = append(lines, f.expiredHash)
