@@ -69,18 +69,22 @@ func respondError(w http.ResponseWriter, r *http.Request, err error) {
 	if id, ok := hlog.IDFromRequest(r); ok {
 		p.RequestID = id.String()
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	setBodyHeaders(w.Header(), "application/problem+json")
 	w.WriteHeader(he.Code)
 	_ = json.NewEncoder(w).Encode(p)
 }
 
+// setBodyHeaders sets what every JSON answer carries: its content type,
+// never cached, never sniffed.
+func setBodyHeaders(h http.Header, contentType string) {
+	h["Content-Type"] = []string{contentType}
+	h["Cache-Control"] = []string{"no-store"}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
+}
+
 // respondJSON writes v with status code.
 func respondJSON(w http.ResponseWriter, r *http.Request, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	setBodyHeaders(w.Header(), "application/json")
 	w.WriteHeader(code)
 	if err := json.NewEncoder(w).Encode(v); err != nil {
 		hlog.FromRequest(r).Warn().Err(err).Msg("write response")
@@ -89,10 +93,7 @@ func respondJSON(w http.ResponseWriter, r *http.Request, code int, v any) {
 
 // respondJSONBytes writes body, JSON already encoded, with status code.
 func respondJSONBytes(w http.ResponseWriter, code int, body []byte) {
-	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
-	h["Cache-Control"] = []string{"no-store"}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
+	setBodyHeaders(w.Header(), "application/json")
 	w.WriteHeader(code)
 	_, _ = w.Write(body) // a failed write is the client gone; nothing to tell it
 }

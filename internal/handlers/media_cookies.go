@@ -89,11 +89,7 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, ready fun
 	type request struct {
 		Scopes []string `json:"scopes"`
 	}
-	byName := make(map[string]Scope, len(opts.Scopes))
-	for _, s := range opts.Scopes {
-		byName[s.Name] = s
-	}
-	issuing := newIssuing(opts, m)
+	all, byName := newIssuing(opts, m)
 	perIP := newRateLimiter(opts.RateLimitPerIP, "ip", m)
 	perIdentity := newRateLimiter(opts.RateLimitPerIdentity, "identity", m)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -122,7 +118,7 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, ready fun
 			respondError(w, r, err)
 			return
 		}
-		scopes, err := selectScopes(byName, opts.Scopes, req.Scopes, id)
+		scopes, err := selectScopes(byName, all, req.Scopes, id)
 		if err != nil {
 			m.issued.WithLabelValues("forbidden").Inc()
 			respondError(w, r, err)
@@ -155,7 +151,7 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, ready fun
 			m.signing.Observe(time.Since(start).Seconds())
 			if err != nil {
 				m.issued.WithLabelValues("error").Inc()
-				m.scopeIssued.WithLabelValues(sc.Name, "error").Inc()
+				sc.errors.Inc()
 				respondError(w, r, err)
 				return
 			}
@@ -163,7 +159,7 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, ready fun
 			// issuance without rounding, and with rounding still late
 			// enough that the next call gets a later policy.
 			refresh := expires.Add(-sc.TTL / 5).Truncate(time.Second)
-			grants = append(grants, issuedGrant{scope: issuing[sc.Name], resource: g.Resource, signed: signed, refreshAfter: refresh})
+			grants = append(grants, issuedGrant{scope: sc, resource: g.Resource, signed: signed, refreshAfter: refresh})
 		}
 		// Nothing is set until every scope has signed, and a scope whose
 		// cookies cannot be written takes every cookie back: no half-done
@@ -189,9 +185,10 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, ready fun
 	})
 }
 
-// scopeIssuing is what a scope's answers reuse: its cookie writer, the JSON
-// of its name and cookie Path, and its counters.
+// scopeIssuing is a scope with what its answers reuse: its cookie writer,
+// the JSON of its name and cookie Path, and its counters.
 type scopeIssuing struct {
+	Scope
 	cookies *signer.CookieHeader
 	// cookiesErr is why cookies could not be built from the options;
 	// every issuance for the scope then fails with it.
@@ -209,23 +206,26 @@ func (s *scopeIssuing) setCookies(h http.Header, signed signer.Signed, now time.
 	return s.cookies.Set(h, signed, now)
 }
 
-// newIssuing prepares every scope's scopeIssuing, by name.
-func newIssuing(opts Options, m *Metrics) map[string]*scopeIssuing {
-	out := make(map[string]*scopeIssuing, len(opts.Scopes))
+// newIssuing prepares every scope's scopeIssuing, in the configured order
+// and by name.
+func newIssuing(opts Options, m *Metrics) (all []*scopeIssuing, byName map[string]*scopeIssuing) {
+	byName = make(map[string]*scopeIssuing, len(opts.Scopes))
 	for _, sc := range opts.Scopes {
 		co := opts.Cookie
 		co.Path = sc.CookiePath
 		cookies, err := signer.NewCookieHeader(co)
 		s := &scopeIssuing{
+			Scope:      sc,
 			cookies:    cookies,
 			cookiesErr: err,
 			ok:         m.scopeIssued.WithLabelValues(sc.Name, "ok"),
 			errors:     m.scopeIssued.WithLabelValues(sc.Name, "error"),
 		}
 		s.jsonHead, s.jsonTail = grantJSON(sc.Name, sc.CookiePath)
-		out[sc.Name] = s
+		all = append(all, s)
+		byName[sc.Name] = s
 	}
-	return out
+	return all, byName
 }
 
 // grantJSON returns the JSON of an answer's grant before and after its
@@ -376,8 +376,8 @@ func decodeRequest[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 // scope the identity is entitled to. An unknown or forbidden name is 403 (the
 // two are not told apart), a repeated one 400, and an identity entitled to
 // nothing is 403.
-func selectScopes(byName map[string]Scope, all []Scope, names []string, id auth.Identity) ([]Scope, error) {
-	var out []Scope
+func selectScopes(byName map[string]*scopeIssuing, all []*scopeIssuing, names []string, id auth.Identity) ([]*scopeIssuing, error) {
+	var out []*scopeIssuing
 	if len(names) == 0 {
 		for _, sc := range all {
 			if sc.allows(id) {
