@@ -323,8 +323,10 @@ func (l *loader) listen(c *Config) {
 // devCloudFrontDomain is the CLOUDFRONT_DOMAIN of --dev: the emulated
 // CloudFront on localhost, at the port of DEV_CDN_ADDR when it names one.
 func devCloudFrontDomain(devCDNAddr string) string {
-	if _, port, err := net.SplitHostPort(devCDNAddr); err == nil && port != "0" && parseListenAddr(devCDNAddr) == nil {
-		return "http://localhost:" + port
+	if parseListenAddr(devCDNAddr) == nil {
+		if _, port, _ := net.SplitHostPort(devCDNAddr); port != "0" {
+			return "http://localhost:" + port
+		}
 	}
 	return DevCloudFrontDomain
 }

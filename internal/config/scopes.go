@@ -152,11 +152,11 @@ func loadScopes(path string, defaults Cookie) ([]Scope, []string) {
 		}
 		byCookiePath[sc.CookiePath] = sc
 		for _, other := range scopes {
-			if shadows(other, sc) || shadows(sc, other) {
-				outer, inner := sc, other
-				if shadows(sc, other) {
-					outer, inner = other, sc
-				}
+			outer, inner := sc, other
+			if !shadows(inner, outer) {
+				outer, inner = other, sc
+			}
+			if shadows(inner, outer) {
 				at(node.Line, "scope %q: cookiePath %q lies inside scope %q's cookiePath %q, whose path %s reaches below it: there the browser sends both scopes' cookies, %q's first, and CloudFront denies %q's media",
 					sd.Name, inner.CookiePath, outer.Name, outer.CookiePath, outer.Path, inner.Name, outer.Name)
 			}
