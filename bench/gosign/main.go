@@ -48,9 +48,12 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	signCookies := signModule(*keyPairID, key)
-	if ek, ok := key.(*ecdsa.PrivateKey); ok {
-		signCookies = signECDSA(*keyPairID, ek)
+	var signCookies func(resource string, expires time.Time) ([]*http.Cookie, error)
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		signCookies = signModule(*keyPairID, k)
+	case *ecdsa.PrivateKey:
+		signCookies = signECDSA(*keyPairID, k)
 	}
 
 	type grant struct {
@@ -97,9 +100,8 @@ func main() {
 }
 
 // signModule signs with the AWS sign module.
-func signModule(keyPairID string, key crypto.Signer) func(resource string, expires time.Time) ([]*http.Cookie, error) {
-	rk, _ := key.(*rsa.PrivateKey)
-	signer := sign.NewCookieSigner(keyPairID, rk)
+func signModule(keyPairID string, key *rsa.PrivateKey) func(resource string, expires time.Time) ([]*http.Cookie, error) {
+	signer := sign.NewCookieSigner(keyPairID, key)
 	return func(resource string, expires time.Time) ([]*http.Cookie, error) {
 		return signer.SignWithPolicy(newPolicy(resource, expires), func(o *sign.CookieOptions) {
 			o.Path = "/"
