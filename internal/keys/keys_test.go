@@ -108,8 +108,18 @@ func TestOpenRefuses(t *testing.T) {
 	writeFile(t, oneLine, strings.ReplaceAll(readKey(t, rsaKey), "\n", " "))
 	ecdsaFile := filepath.Join(dir, "ec.pem")
 	writeFile(t, ecdsaFile, readKey(t, ecKey))
+	huge := filepath.Join(dir, "huge.pem")
+	writeFile(t, huge, readKey(t, rsaKey)+strings.Repeat("# padding\n", 4000))
+	hugeJSON := filepath.Join(dir, "huge.json")
+	writeFile(t, hugeJSON, `{"keyPairId": "K1", "privateKey": "`+strings.ReplaceAll(readKey(t, rsaKey), "\n", `\n`)+strings.Repeat(`# padding\n`, 1600)+`"}`)
+	manyBlocks := filepath.Join(dir, "many-blocks.pem")
+	writeFile(t, manyBlocks, strings.Repeat("-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n", 10)+readKey(t, ecKey))
 	file := func(path string) config.Key { return config.Key{File: path, RefreshInterval: time.Minute} }
 	tests = append(tests,
+		tc{"file over the size bound", config.CloudFront{KeyPairID: "K1"}, file(huge), []string{"CLOUDFRONT_PRIVATE_KEY_FILE", "is over 32768 bytes"}},
+		tc{"JSON PEM over the size bound", config.CloudFront{}, file(hugeJSON), []string{"CLOUDFRONT_PRIVATE_KEY_FILE", "key material is too large", "at most 16384"}},
+		tc{"env over the size bound", config.CloudFront{KeyPairID: "K1"}, config.Key{PEM: config.Secret(readKey(t, rsaKey) + strings.Repeat(" ", 40000))}, []string{"CLOUDFRONT_PRIVATE_KEY:", "is over 32768 bytes"}},
+		tc{"too many PEM blocks", config.CloudFront{KeyPairID: "K1"}, file(manyBlocks), []string{"CLOUDFRONT_PRIVATE_KEY_FILE", "more than 4 PEM blocks"}},
 		tc{"empty file", config.CloudFront{KeyPairID: "K1"}, file(empty), []string{"CLOUDFRONT_PRIVATE_KEY_FILE", "is empty"}},
 		tc{"JSON without keyPairId", config.CloudFront{KeyPairID: "K1"}, file(noID), []string{"CLOUDFRONT_PRIVATE_KEY_FILE", `no "keyPairId"`}},
 		tc{"JSON without privateKey", config.CloudFront{KeyPairID: "K1"}, file(noKey), []string{"CLOUDFRONT_PRIVATE_KEY_FILE", `no "privateKey"`}},

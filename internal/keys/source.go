@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/cfcookies/cfcookies/internal/config"
+	"github.com/cfcookies/cfcookies/signer"
 )
 
 // A source reads key material from where the operator keeps it. Its errors
@@ -37,7 +39,10 @@ func (inlineSource) String() string    { return "CLOUDFRONT_PRIVATE_KEY" }
 type fileSource string
 
 func (f fileSource) read(context.Context) ([]byte, error) {
-	b, err := os.ReadFile(string(f))
+	b, err := readLimited(string(f))
+	if errors.Is(err, errTooLarge) {
+		return nil, permanent(fmt.Errorf("keys: %s: %w", f, err))
+	}
 	if err != nil {
 		if pe, ok := errors.AsType[*os.PathError](err); ok {
 			err = pe.Err // the path is in String
@@ -46,9 +51,35 @@ func (f fileSource) read(context.Context) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// readLimited reads a file of at most maxMaterial bytes, and a byte more to
+// tell a larger one, so that a path pointed at the wrong file (a log, a
+// device) is refused without being read whole.
+func readLimited(path string) ([]byte, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	b, err := io.ReadAll(io.LimitReader(file, maxMaterial+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxMaterial {
+		return nil, errTooLarge
+	}
+	return b, nil
+}
 func (fileSource) kind() string      { return "file" }
 func (fileSource) jsonAllowed() bool { return true }
 func (f fileSource) String() string  { return fmt.Sprintf("CLOUDFRONT_PRIVATE_KEY_FILE %q", string(f)) }
+
+// maxMaterial bounds key material from any source before it is decoded:
+// room for the JSON form around the largest PEM signer reads (a PEM
+// written with \n escapes grows by a byte a line).
+const maxMaterial = 2 * signer.MaxPEMSize
+
+var errTooLarge = fmt.Errorf("is over %d bytes; a CloudFront key is under 2 KiB (is this the right file or secret?)", maxMaterial)
 
 // keyJSON is the JSON form of key material, so that a secret rotates the
 // key pair id and the key together.
@@ -62,6 +93,9 @@ type keyJSON struct {
 // where jsonOK, the JSON object {"keyPairId": ..., "privateKey": ...}. Its
 // errors never quote the material.
 func decodeMaterial(raw []byte, jsonOK bool) (keyPairID string, pemBytes []byte, err error) {
+	if len(raw) > maxMaterial {
+		return "", nil, errTooLarge
+	}
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 {
 		return "", nil, errors.New("is empty")
