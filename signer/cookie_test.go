@@ -316,6 +316,11 @@ func FuzzCookieHeader(f *testing.F) {
 	f.Add("eyJTdGF0ZW1lbnQiOltdfQ__", "c2lnbmF0dXJl~", "K2JCJMDEHXQW5F", "SHA256", "example.com", "/media/", uint8(2), false, false, int64(600))
 	f.Add("a b", `"`, "", "SHA1", ".x.y", "/", uint8(4), true, true, int64(1))
 	f.Fuzz(func(t *testing.T, policy, signature, keyID, hash, domain, path string, sameSite uint8, insecure, readable bool, left int64) {
+		for _, s := range []string{policy, signature, keyID, hash, domain, path} {
+			if len(s) > maxFuzzField {
+				return
+			}
+		}
 		o := CookieOptions{Domain: domain, Path: path, SameSite: http.SameSite(sameSite % 5), Insecure: insecure, ScriptReadable: readable}
 		fh, err := NewCookieHeader(o)
 		if err != nil {

@@ -1,22 +1,35 @@
 package signer
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// FuzzParsePrivateKeyPEM feeds arbitrary bytes, seeded with every key file
-// in testdata, to the PEM parser: it must not panic, must refuse with a
-// signer error that quotes none of the input, and anything it accepts must
-// be a key CloudFront takes (RSA-2048 or P-256) that signs a policy its
-// public key verifies.
-func FuzzParsePrivateKeyPEM(f *testing.F) {
+// Fuzz inputs are kept short: Go's fuzzer minimizes every input that finds
+// new coverage, in time that grows with the square of its length, and
+// while both workers minimize a long input nothing else runs. Longer
+// material (a key, a signed cookie) is built inside the target from a
+// short description: which fixture, and a few bytes to change in it.
+const (
+	maxFuzzText  = 64  // free text around fixture material
+	maxFuzzPatch = 16  // bytes written over a fixture
+	maxFuzzField = 128 // a free-standing field (a template, a cookie value)
+)
+
+// fuzzKeys are the PEM blocks of every key file in testdata, usable or not.
+func fuzzKeys(f *testing.F) []*pem.Block {
+	f.Helper()
+	var blocks []*pem.Block
 	for _, dir := range []string{"testdata/keys", "testdata/vectors"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.pem"))
 		for _, file := range files {
@@ -24,14 +37,50 @@ func FuzzParsePrivateKeyPEM(f *testing.F) {
 			if err != nil {
 				f.Fatal(err)
 			}
-			f.Add(b)
+			for block, rest := pem.Decode(b); block != nil; block, rest = pem.Decode(rest) {
+				blocks = append(blocks, block)
+			}
 		}
 	}
-	f.Add([]byte("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"))
-	f.Add([]byte(""))
+	return blocks
+}
 
-	f.Fuzz(func(t *testing.T, b []byte) {
-		key, err := ParsePrivateKeyPEM(b, KeyOptions{})
+// patchedPEM is block with patch written over its DER at offset at (mod its
+// length), truncated where the patch would run past the end.
+func patchedPEM(block *pem.Block, at uint16, patch []byte) []byte {
+	der := bytes.Clone(block.Bytes)
+	if len(der) > 0 {
+		i := int(at) % len(der)
+		copy(der[i:], patch)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: block.Type, Headers: block.Headers, Bytes: der})
+}
+
+// FuzzParsePrivateKeyPEM feeds the PEM parser free text followed by one of
+// the key files in testdata with a few bytes of its DER changed: it must
+// not panic, must refuse with a signer error that quotes none of the input,
+// and anything it accepts must be a key CloudFront takes (RSA-2048 or
+// P-256) that signs a policy its public key verifies.
+func FuzzParsePrivateKeyPEM(f *testing.F) {
+	blocks := fuzzKeys(f)
+	for i := range blocks {
+		f.Add([]byte(nil), uint8(i), uint16(0), []byte(nil))
+	}
+	f.Add([]byte("-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"), uint8(1), uint16(0), []byte(nil))
+	f.Add([]byte("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"), uint8(255), uint16(0), []byte(nil))
+	f.Add([]byte(""), uint8(255), uint16(0), []byte(nil))
+	f.Add([]byte(nil), uint8(0), uint16(9), []byte{0x82, 0x10, 0x01})
+
+	var verified sync.Map // keys already shown to sign, by their DER
+	f.Fuzz(func(t *testing.T, text []byte, key uint8, at uint16, patch []byte) {
+		if len(text) > maxFuzzText || len(patch) > maxFuzzPatch {
+			return
+		}
+		b := bytes.Clone(text)
+		if i := int(key); i < len(blocks) {
+			b = append(b, patchedPEM(blocks[i], at, patch)...)
+		}
+		parsed, err := ParsePrivateKeyPEM(b, KeyOptions{})
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "signer: ") {
 				t.Fatalf("error %q does not say where it comes from", err)
@@ -42,13 +91,13 @@ func FuzzParsePrivateKeyPEM(f *testing.F) {
 					t.Fatalf("error quotes the input: %q", err)
 				}
 			}
-			if key != nil {
+			if parsed != nil {
 				t.Fatal("a key with an error")
 			}
 			return
 		}
 		hash := SHA1
-		switch k := key.Public().(type) {
+		switch k := parsed.Public().(type) {
 		case *rsa.PublicKey:
 			if k.N.BitLen() != 2048 {
 				t.Fatalf("accepted a %d-bit RSA key", k.N.BitLen())
@@ -61,7 +110,14 @@ func FuzzParsePrivateKeyPEM(f *testing.F) {
 		default:
 			t.Fatalf("accepted a %T", k)
 		}
-		s, err := New("KFUZZ", key, Options{HashAlgorithm: hash})
+		der, err := x509.MarshalPKCS8PrivateKey(parsed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, done := verified.Load(string(der)); done {
+			return
+		}
+		s, err := New("KFUZZ", parsed, Options{HashAlgorithm: hash})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,9 +134,10 @@ func FuzzParsePrivateKeyPEM(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := Verify(key.Public(), hash, policy, signed.Signature); err != nil {
+		if err := Verify(parsed.Public(), hash, policy, signed.Signature); err != nil {
 			t.Fatalf("accepted key signs what its public key refuses: %v", err)
 		}
+		verified.Store(string(der), true)
 	})
 }
 
@@ -91,6 +148,9 @@ func FuzzParsePathTemplate(f *testing.F) {
 		f.Add(s, "alice")
 	}
 	f.Fuzz(func(t *testing.T, tmpl, value string) {
+		if len(tmpl) > maxFuzzField || len(value) > maxFuzzText {
+			return
+		}
 		p, err := ParsePathTemplate(tmpl)
 		if err != nil {
 			return
