@@ -76,7 +76,8 @@ type ALBConfig struct {
 // the signature covers the segments as sent. Checked: the signer equals the
 // configured ARN, alg is ES256, the signature verifies with the key published
 // for kid, exp (in the JWT header, the payload, or both) has not passed give
-// or take the leeway, and sub is a non-empty string.
+// or take the leeway, and sub is a non-empty string. Number claims keep
+// their exact digits (see Identity.Claim).
 //
 // An ALB is safe for concurrent use.
 type ALB struct {
@@ -236,8 +237,11 @@ func (a *ALB) verify(ctx context.Context, raw string) (Identity, error) {
 		Sub json.RawMessage `json:"sub"`
 		Exp json.RawMessage `json:"exp"`
 	}
-	var claims map[string]any
-	if json.Unmarshal(payload, &reg) != nil || json.Unmarshal(payload, &claims) != nil || claims == nil {
+	if json.Unmarshal(payload, &reg) != nil {
+		return Identity{}, unauthenticated(ReasonMalformed, "token payload: malformed JSON")
+	}
+	claims, err := decodeClaims(payload)
+	if err != nil {
 		return Identity{}, unauthenticated(ReasonMalformed, "token payload: malformed JSON")
 	}
 	if err := a.checkExp(hdr.Exp, reg.Exp); err != nil {

@@ -4,7 +4,6 @@ package auth
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -27,21 +26,17 @@ type Identity struct {
 }
 
 // Claim returns a claim usable in a path template: "sub" is the subject;
-// other claims are used only when they are strings or numbers, so a list or
-// an object never turns into a path.
+// other claims are used only when they are strings or integers, so a list,
+// an object or a boolean never turns into a path. An integer is its exact
+// decimal digits, negative ones included ("1000000", "9007199254740993",
+// "-5"); a number that is not an integer written in plain decimal (1.5,
+// 1.0, 1e6, -0) is refused rather than rounded or reformatted, so that two
+// different values never expand to the same path.
 func (id Identity) Claim(name string) (string, bool) {
 	if name == "sub" {
 		return id.Subject, id.Subject != ""
 	}
-	switch v := id.Claims[name].(type) {
-	case string:
-		return v, true
-	case float64:
-		return fmt.Sprint(v), true
-	case int64:
-		return fmt.Sprint(v), true
-	}
-	return "", false
+	return claimText(id.Claims[name])
 }
 
 // DevUserHeader carries the identity in dev mode.
@@ -66,19 +61,25 @@ func (Dev) Authenticate(r *http.Request) (Identity, error) {
 	return Identity{}, unauthenticated(ReasonMalformed, "%d %s headers", len(values), DevUserHeader)
 }
 
-// ClaimEquals reports whether claim name is the string (or number) v.
+// ClaimEquals reports whether claim name is v: a string claim equal to
+// it, an integer claim whose decimal digits are v (as Claim has them), or
+// a boolean claim that v names as "true" or "false".
 func (id Identity) ClaimEquals(name, v string) bool {
-	got, ok := id.Claim(name)
+	if name == "sub" {
+		return id.Subject != "" && id.Subject == v
+	}
+	got, ok := ruleText(id.Claims[name])
 	return ok && got == v
 }
 
 // ClaimContains reports whether claim name holds v: as an element of a list
-// (groups, roles) or as a word of a space-separated string (OAuth's scope).
+// (groups, roles), compared as ClaimEquals compares, or as a word of a
+// space-separated string (OAuth's scope).
 func (id Identity) ClaimContains(name, v string) bool {
 	switch c := id.Claims[name].(type) {
 	case []any:
 		for _, e := range c {
-			if s, ok := e.(string); ok && s == v {
+			if s, ok := ruleText(e); ok && s == v {
 				return true
 			}
 		}

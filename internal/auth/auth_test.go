@@ -42,21 +42,6 @@ func TestDev(t *testing.T) {
 	}
 }
 
-func TestClaim(t *testing.T) {
-	t.Parallel()
-	id := Identity{Subject: "alice", Claims: map[string]any{"tenant": "acme", "n": float64(42), "groups": []any{"a"}, "obj": map[string]any{}}}
-	for name, want := range map[string]string{"sub": "alice", "tenant": "acme", "n": "42"} {
-		if got, ok := id.Claim(name); !ok || got != want {
-			t.Errorf("Claim(%q) = %q, %v", name, got, ok)
-		}
-	}
-	for _, name := range []string{"groups", "obj", "missing"} {
-		if got, ok := id.Claim(name); ok {
-			t.Errorf("Claim(%q) = %q, want none", name, got)
-		}
-	}
-}
-
 func TestReason(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -55,7 +55,8 @@ type OIDCConfig struct {
 // names an unknown kid, so rotation needs no restart); its iss must equal the
 // issuer, its exp must not have passed and its nbf, if any, must have come,
 // both give or take the leeway; its sub must be a non-empty string. Tokens
-// over MaxTokenBytes are refused unparsed.
+// over MaxTokenBytes are refused unparsed. Number claims keep their exact
+// digits (see Identity.Claim).
 //
 // An OIDC is safe for concurrent use.
 type OIDC struct {
@@ -192,7 +193,11 @@ func (o *OIDC) verify(ctx context.Context, raw string) (Identity, error) {
 		Nbf      json.RawMessage `json:"nbf"`
 		ClientID json.RawMessage `json:"client_id"`
 	}
-	if err := tok.Claims(&reg); err != nil {
+	var payload json.RawMessage
+	if err := tok.Claims(&payload); err != nil {
+		return Identity{}, unauthenticated(ReasonMalformed, "claims: %v", err)
+	}
+	if err := json.Unmarshal(payload, &reg); err != nil {
 		return Identity{}, unauthenticated(ReasonMalformed, "claims: %v", err)
 	}
 	if err := o.checkAudience(tok.Audience, reg.ClientID); err != nil {
@@ -204,8 +209,8 @@ func (o *OIDC) verify(ctx context.Context, raw string) (Identity, error) {
 	if tok.Subject == "" {
 		return Identity{}, unauthenticated(ReasonMalformed, "token has no sub")
 	}
-	var claims map[string]any
-	if err := tok.Claims(&claims); err != nil {
+	claims, err := decodeClaims(payload)
+	if err != nil {
 		return Identity{}, unauthenticated(ReasonMalformed, "claims: %v", err)
 	}
 	return Identity{Subject: tok.Subject, Claims: claims}, nil
