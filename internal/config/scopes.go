@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cfcookies/cfcookies/internal/auth"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -28,9 +29,13 @@ type Scope struct {
 	Allow []Rule
 }
 
-// Rule entitles a caller whose claim Equals a value (a string or number
-// claim) or Contains it (an element of a list claim, or a word of a
-// space-separated string claim such as OAuth's "scope").
+// Rule entitles a caller whose claim Equals a value (a string, integer or
+// boolean claim) or Contains it (an element of a list claim, or a word of a
+// space-separated string claim such as OAuth's "scope"). A claim is
+// compared as auth.Identity.ClaimEquals has it: an integer by its exact
+// decimal digits, a boolean as true or false; so a value the file writes as
+// a number is an integer in plain decimal, kept digit for digit, and one it
+// writes as a boolean is true or false (see ruleValue).
 type Rule struct {
 	Claim    string
 	Equals   string
@@ -54,9 +59,11 @@ type scopeDoc struct {
 	CookiePath string `yaml:"cookiePath"`
 	TTL        string `yaml:"ttl"`
 	Allow      []struct {
-		Claim    string `yaml:"claim"`
-		Equals   string `yaml:"equals"`
-		Contains string `yaml:"contains"`
+		Claim string `yaml:"claim"`
+		// Nodes, not strings: how the value is written (a number, a
+		// boolean, a quoted string) decides what it can match.
+		Equals   yaml.Node `yaml:"equals"`
+		Contains yaml.Node `yaml:"contains"`
 	} `yaml:"allow"`
 }
 
@@ -138,13 +145,19 @@ func loadScopes(path string, defaults Cookie) ([]Scope, []string) {
 			}
 		}
 		for _, r := range sd.Allow {
+			equals, eqErr := ruleValue(&r.Equals)
+			contains, coErr := ruleValue(&r.Contains)
 			switch {
 			case !known[r.Claim]:
 				at(node.Line, "scope %q: allow names unknown claim %q; declare it under claims:", sd.Name, r.Claim)
-			case (r.Equals == "") == (r.Contains == ""):
+			case eqErr != nil:
+				at(r.Equals.Line, "scope %q: allow rule on claim %q: equals %v", sd.Name, r.Claim, eqErr)
+			case coErr != nil:
+				at(r.Contains.Line, "scope %q: allow rule on claim %q: contains %v", sd.Name, r.Claim, coErr)
+			case (equals == "") == (contains == ""):
 				at(node.Line, "scope %q: each allow rule needs exactly one of equals or contains", sd.Name)
 			}
-			sc.Allow = append(sc.Allow, Rule{Claim: r.Claim, Equals: r.Equals, Contains: r.Contains})
+			sc.Allow = append(sc.Allow, Rule{Claim: r.Claim, Equals: equals, Contains: contains})
 		}
 		if other, clash := byCookiePath[sc.CookiePath]; clash && sc.Path != nil && other.Path != nil && other.Path.String() != sc.Path.String() {
 			at(node.Line, "scope %q: cookiePath %q is also scope %q's, with another path: their cookies would overwrite each other (CloudFront's cookie names are fixed)",
@@ -164,6 +177,38 @@ func loadScopes(path string, defaults Cookie) ([]Scope, []string) {
 		scopes = append(scopes, sc)
 	}
 	return scopes, problems
+}
+
+// ruleValue reads the value of an equals or contains: "" when absent or
+// null. A quoted or plain string is taken as written. A number must be an
+// integer in plain decimal (auth.IsDecimalInteger: no exponent, fraction,
+// sign, leading zero, underscore or "-0"), kept digit for digit however
+// large, since a number claim matches nothing else; a boolean must be true
+// or false, in lower case. Anything else (1e6, 1.0, 0x10, .inf, True, a
+// list) could never match as meant, and is an error that says how to write
+// it.
+func ruleValue(n *yaml.Node) (string, error) {
+	if n.Kind == 0 || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return "", nil
+	}
+	if n.Kind != yaml.ScalarNode {
+		return "", errors.New("must be a single value, not a list or a mapping")
+	}
+	switch n.ShortTag() {
+	case "!!str", "!!timestamp": // a date is compared as the string it is
+		return n.Value, nil
+	case "!!int", "!!float":
+		if auth.IsDecimalInteger(n.Value) {
+			return n.Value, nil
+		}
+		return "", fmt.Errorf("%s is a number but not an integer in plain decimal digits (no exponent, fraction, sign, leading zero or -0): a number claim never matches it; write the integer's digits, or quote the value to compare it with a string claim", n.Value)
+	case "!!bool":
+		if n.Value == "true" || n.Value == "false" {
+			return n.Value, nil
+		}
+		return "", fmt.Errorf("%s: write a boolean as true or false, or quote the value to compare it with a string claim", n.Value)
+	}
+	return "", fmt.Errorf("%s (%s) is not a string, an integer or a boolean: quote it to compare it with a string claim", n.Value, n.ShortTag())
 }
 
 // shadows reports whether inner's cookies would hide outer's for some of

@@ -174,3 +174,90 @@ func TestShadows(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadScopesRuleValues checks the values rules compare claims with. A
+// claim that is a number matches only its exact decimal digits, a boolean
+// only true or false, so a rule value written as a YAML (or JSON) number
+// must be an integer in plain decimal, kept digit for digit, and a boolean
+// lower-case true or false; any other number or boolean could never match
+// as its author meant and is a configuration error. A quoted value is a
+// string, compared as written.
+func TestLoadScopesRuleValues(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		value string // after "equals: " (and "contains: ") in YAML
+		want  string // the rule's value; empty: a problem
+	}{
+		{"integer beyond float64", "9007199254740993", "9007199254740993"},
+		{"its neighbour", "9007199254740992", "9007199254740992"},
+		{"beyond 64 bits", "123456789012345678901234567890", "123456789012345678901234567890"},
+		{"negative", "-5", "-5"},
+		{"zero", "0", "0"},
+		{"true", "true", "true"},
+		{"false", "false", "false"},
+		{"quoted exponent is a string", `"1e6"`, "1e6"},
+		{"quoted fraction is a string", `'1.0'`, "1.0"},
+		{"quoted True is a string", `"True"`, "True"},
+		{"a word", "acme", "acme"},
+		{"yes is a string in YAML 1.2", "yes", "yes"},
+
+		{"exponent", "1e6", ""},
+		{"upper-case signed exponent", "1E+06", ""},
+		{"fraction", "1.5", ""},
+		{"integral fraction", "1.0", ""},
+		{"leading dot", ".5", ""},
+		{"negative zero", "-0", ""},
+		{"leading zeros", "007", ""},
+		{"plus sign", "+5", ""},
+		{"hexadecimal", "0x10", ""},
+		{"octal", "0o17", ""},
+		{"underscores", "1_000", ""},
+		{"infinity", ".inf", ""},
+		{"not a number", ".nan", ""},
+		{"capitalised boolean", "True", ""},
+		{"upper-case boolean", "FALSE", ""},
+		{"a list", "[1]", ""},
+		{"a mapping", "{a: 1}", ""},
+	}
+	for _, tt := range tests {
+		for _, op := range []string{"equals", "contains"} {
+			t.Run(op+" "+tt.name, func(t *testing.T) {
+				t.Parallel()
+				content := "claims: [n]\nscopes:\n  - name: a\n    path: /a/*\n    allow:\n      - claim: n\n        " + op + ": " + tt.value + "\n"
+				scopes, problems := loadScopes(writeScopes(t, "scopes.yaml", content), scopeDefaults)
+				if tt.want == "" {
+					if len(problems) == 0 {
+						t.Fatalf("%s: %s accepted as %+v", op, tt.value, scopes[0].Allow)
+					}
+					if all := strings.Join(problems, "\n"); !strings.Contains(all, "scopes.yaml:7:") || !strings.Contains(all, op) {
+						t.Errorf("problems %q do not name line 7 and %s", all, op)
+					}
+					return
+				}
+				if len(problems) != 0 {
+					t.Fatalf("%s: %s: problems %q", op, tt.value, problems)
+				}
+				want := Rule{Claim: "n", Equals: tt.want}
+				if op == "contains" {
+					want = Rule{Claim: "n", Contains: tt.want}
+				}
+				if got := scopes[0].Allow; len(got) != 1 || got[0] != want {
+					t.Errorf("rule %+v, want %+v", got, want)
+				}
+			})
+		}
+	}
+
+	// JSON is YAML: its numbers follow the same rules.
+	for raw, want := range map[string]string{`9007199254740993`: "9007199254740993", `"1e6"`: "1e6", `true`: "true", `1e6`: "", `1.0`: "", `-0`: ""} {
+		content := `{"claims": ["n"], "scopes": [{"name": "a", "path": "/a/*", "allow": [{"claim": "n", "equals": ` + raw + `}]}]}`
+		scopes, problems := loadScopes(writeScopes(t, "scopes.json", content), scopeDefaults)
+		switch {
+		case want == "" && len(problems) == 0:
+			t.Errorf("JSON equals %s accepted as %+v", raw, scopes[0].Allow)
+		case want != "" && (len(problems) != 0 || scopes[0].Allow[0].Equals != want):
+			t.Errorf("JSON equals %s: %+v, %q; want %q", raw, scopes, problems, want)
+		}
+	}
+}
