@@ -29,6 +29,13 @@ var (
 	rsaOther = sync.OnceValue(func() *rsa.PrivateKey { return mustRSA() })
 	ecKey1   = sync.OnceValue(func() *ecdsa.PrivateKey { return mustEC() })
 	ecOther  = sync.OnceValue(func() *ecdsa.PrivateKey { return mustEC() })
+	ecP384   = sync.OnceValue(func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		return k
+	})
 )
 
 func mustRSA() *rsa.PrivateKey {

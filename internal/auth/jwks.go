@@ -3,12 +3,14 @@ package auth
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,6 +39,47 @@ const (
 // ones, so "none" and HS256 (with the public key as the HMAC secret) never
 // reach a key.
 var signingAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.ES256, jose.ES384, jose.PS256}
+
+// algFits reports whether a token whose header names alg may be verified
+// with key (RFC 8725, section 3.1: a key is used with one algorithm): the
+// alg the key declares, or when it declares none, an accepted algorithm its
+// type is for (RSA: RS* and PS*; ECDSA: the ES* of its curve).
+func algFits(alg string, key *jose.JSONWebKey) bool {
+	if key.Algorithm != "" && alg != key.Algorithm {
+		return false
+	}
+	return slices.Contains(signingAlgs, jose.SignatureAlgorithm(alg)) && keyTypeFits(jose.SignatureAlgorithm(alg), key.Key)
+}
+
+func keyTypeFits(alg jose.SignatureAlgorithm, key any) bool {
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		switch alg {
+		case jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512:
+			return true
+		}
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return alg == jose.ES256
+		case elliptic.P384():
+			return alg == jose.ES384
+		case elliptic.P521():
+			return alg == jose.ES512
+		}
+	}
+	return false
+}
+
+// usable reports whether key can verify any token here: one it declares
+// the algorithm of, an accepted one its type fits; without alg, any
+// accepted one its type fits.
+func usable(key *jose.JSONWebKey) bool {
+	if key.Algorithm != "" {
+		return algFits(key.Algorithm, key)
+	}
+	return slices.ContainsFunc(signingAlgs, func(a jose.SignatureAlgorithm) bool { return keyTypeFits(a, key.Key) })
+}
 
 // remoteKeys is an oidc.KeySet over an issuer's jwks_uri. Like go-oidc's
 // RemoteKeySet it caches the keys and refetches them when a token names a kid
@@ -83,13 +126,16 @@ func (k *remoteKeys) verifySignature(ctx context.Context, raw string) (payload [
 	}
 	kid := jws.Signatures[0].Header.KeyID
 
-	payload, known := verifyWith(jws, k.cached(), kid)
+	payload, known, wrongAlg := verifyWith(jws, k.cached(), kid)
 	if payload != nil {
 		return payload, "", nil
 	}
 	if known && kid != "" {
 		// The key is the one the token names and it does not match:
 		// fetching again will not change that.
+		if wrongAlg {
+			return nil, ReasonBadSignature, fmt.Errorf("token alg %s is not an algorithm of key %q", jws.Signatures[0].Header.Algorithm, clip(kid))
+		}
 		return nil, ReasonBadSignature, errors.New("signature does not verify")
 	}
 	if err := k.refresh(ctx); err != nil {
@@ -109,7 +155,7 @@ func (k *remoteKeys) verifySignature(ctx context.Context, raw string) (payload [
 		}
 		return nil, reason, fmt.Errorf("unknown key id %q (refetch: %w)", clip(kid), err)
 	}
-	payload, known = verifyWith(jws, k.cached(), kid)
+	payload, known, _ = verifyWith(jws, k.cached(), kid)
 	switch {
 	case payload != nil:
 		return payload, "", nil
@@ -120,18 +166,24 @@ func (k *remoteKeys) verifySignature(ctx context.Context, raw string) (payload [
 }
 
 // verifyWith tries the keys the token's kid selects (all of them when it has
-// none). known reports whether any key was selected.
-func verifyWith(jws *jose.JSONWebSignature, keys []jose.JSONWebKey, kid string) (payload []byte, known bool) {
+// none) whose algorithm is the token's (algFits). known reports whether any
+// key was selected, wrongAlg whether one was passed over for its algorithm.
+func verifyWith(jws *jose.JSONWebSignature, keys []jose.JSONWebKey, kid string) (payload []byte, known, wrongAlg bool) {
+	alg := jws.Signatures[0].Header.Algorithm
 	for i := range keys {
 		if kid != "" && keys[i].KeyID != kid {
 			continue
 		}
 		known = true
+		if !algFits(alg, &keys[i]) {
+			wrongAlg = true
+			continue
+		}
 		if p, err := jws.Verify(&keys[i]); err == nil {
-			return p, true
+			return p, true, wrongAlg
 		}
 	}
-	return nil, known
+	return nil, known, wrongAlg
 }
 
 func (k *remoteKeys) cached() []jose.JSONWebKey {
@@ -188,8 +240,10 @@ func (k *remoteKeys) fetch(f *keysFetch) {
 }
 
 // get fetches and parses the key set. Keys of a type go-jose does not know,
-// encryption keys and anything but an RSA or ECDSA public key are skipped,
-// as RFC 7517 section 5 asks; a set left with no key is an error.
+// encryption keys, anything but an RSA or ECDSA public key, and keys that
+// declare an algorithm not accepted here or not of their type (an RSA key
+// with "alg":"ES256", "RSA-OAEP", "PS512") are skipped, as RFC 7517 section 5
+// asks; a set left with no key is an error.
 func (k *remoteKeys) get(ctx context.Context) ([]jose.JSONWebKey, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
 	if err != nil {
@@ -225,7 +279,9 @@ func (k *remoteKeys) get(ctx context.Context) ([]jose.JSONWebKey, error) {
 		}
 		switch key.Key.(type) {
 		case *rsa.PublicKey, *ecdsa.PublicKey:
-			keys = append(keys, key)
+			if usable(&key) {
+				keys = append(keys, key)
+			}
 		}
 	}
 	if len(keys) == 0 {

@@ -52,8 +52,10 @@ type OIDCConfig struct {
 //
 // The token must be signed with RS256, RS384, RS512, ES256, ES384 or PS256 by
 // a key of the issuer's key set (refetched, at most every 30s, when a token
-// names an unknown kid, so rotation needs no restart); its iss must equal the
-// issuer, its exp must not have passed and its nbf, if any, must have come,
+// names an unknown kid, so rotation needs no restart) whose algorithm it is:
+// the alg the key declares or, when it declares none, one its type fits
+// (RFC 8725, section 3.1). Its iss must equal the issuer, its exp must not
+// have passed and its nbf, if any, must have come,
 // both give or take the leeway; its sub must be a non-empty string. Tokens
 // over MaxTokenBytes are refused unparsed. Number claims keep their exact
 // digits (see Identity.Claim).

@@ -327,3 +327,68 @@ func TestOIDCIssuerDown(t *testing.T) {
 		})
 	}
 }
+
+// TestOIDCKeyAlgorithm checks that a key verifies only tokens of its own
+// algorithm (RFC 8725, section 3.1): the alg its JWK declares or, when it
+// declares none, one its type and curve are for. A key that declares an
+// algorithm it cannot be used for, or one this service does not accept,
+// verifies nothing.
+func TestOIDCKeyAlgorithm(t *testing.T) {
+	t.Parallel()
+	is := newTestIssuer(t) // rsa-1 declares RS256 and ec-1 ES256
+	is.publishJWK(jose.JSONWebKey{Key: rsaKey2().Public(), KeyID: "rsa-any", Use: "sig"})
+	is.publishJWK(jose.JSONWebKey{Key: ecP384().Public(), KeyID: "p384-any", Use: "sig"})
+	is.publishJWK(jose.JSONWebKey{Key: rsaOther().Public(), KeyID: "rsa-as-es256", Algorithm: "ES256", Use: "sig"})
+	is.publishJWK(jose.JSONWebKey{Key: rsaOther().Public(), KeyID: "rsa-oaep", Algorithm: "RSA-OAEP"})
+	is.publishJWK(jose.JSONWebKey{Key: rsaOther().Public(), KeyID: "rsa-ps512", Algorithm: "PS512", Use: "sig"})
+	clock := newClock()
+	o := newOIDC(t, is, clock)
+	claims := is.claims(clock.Now(), nil)
+
+	tests := []struct {
+		name   string
+		tok    string
+		ok     bool
+		reason string // refused: what Reason says
+	}{
+		{name: "RS256 with a key declaring RS256", tok: signJWT(t, jose.RS256, "rsa-1", rsaKey1(), claims), ok: true},
+		{name: "ES256 with a key declaring ES256", tok: signJWT(t, jose.ES256, "ec-1", ecKey1(), claims), ok: true},
+		{name: "PS256 with a key declaring RS256", tok: signJWT(t, jose.PS256, "rsa-1", rsaKey1(), claims), reason: ReasonBadSignature},
+		{name: "RS384 with a key declaring RS256", tok: signJWT(t, jose.RS384, "rsa-1", rsaKey1(), claims), reason: ReasonBadSignature},
+		{name: "RS512 with a key declaring RS256", tok: signJWT(t, jose.RS512, "rsa-1", rsaKey1(), claims), reason: ReasonBadSignature},
+		{name: "PS256 with a key declaring RS256, no kid", tok: signJWT(t, jose.PS256, "", rsaKey1(), claims), reason: ReasonBadSignature},
+		{name: "RS512 with a key declaring RS256, no kid", tok: signJWT(t, jose.RS512, "", rsaKey1(), claims), reason: ReasonBadSignature},
+
+		// No alg in the JWK: the allow-list, within what the key type fits.
+		{name: "RS256 with an RSA key without alg", tok: signJWT(t, jose.RS256, "rsa-any", rsaKey2(), claims), ok: true},
+		{name: "RS384 with an RSA key without alg", tok: signJWT(t, jose.RS384, "rsa-any", rsaKey2(), claims), ok: true},
+		{name: "RS512 with an RSA key without alg", tok: signJWT(t, jose.RS512, "rsa-any", rsaKey2(), claims), ok: true},
+		{name: "PS256 with an RSA key without alg", tok: signJWT(t, jose.PS256, "rsa-any", rsaKey2(), claims), ok: true},
+		{name: "ES256 under an RSA key without alg", tok: signJWT(t, jose.ES256, "rsa-any", ecKey1(), claims), reason: ReasonBadSignature},
+		{name: "ES384 with a P-384 key without alg", tok: signJWT(t, jose.ES384, "p384-any", ecP384(), claims), ok: true},
+		{name: "ES256 under a P-384 key without alg", tok: signJWT(t, jose.ES256, "p384-any", ecKey1(), claims), reason: ReasonBadSignature},
+
+		// Keys that can verify nothing here are not loaded.
+		{name: "RS256 with an RSA key declaring ES256", tok: signJWT(t, jose.RS256, "rsa-as-es256", rsaOther(), claims), reason: ReasonUnknownKey},
+		{name: "RS256 with an RSA key declaring RSA-OAEP", tok: signJWT(t, jose.RS256, "rsa-oaep", rsaOther(), claims), reason: ReasonUnknownKey},
+		{name: "RS256 with an RSA key declaring PS512 (not accepted)", tok: signJWT(t, jose.RS256, "rsa-ps512", rsaOther(), claims), reason: ReasonUnknownKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			id, err := o.Authenticate(oidcRequest([]string{"Bearer " + tt.tok}, nil))
+			if tt.ok {
+				if err != nil || id.Subject != "alice" {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrUnauthenticated) {
+				t.Fatalf("accepted as %+v (err %v)", id, err)
+			}
+			if got := Reason(err); got != tt.reason {
+				t.Errorf("Reason = %q, want %q (err %v)", got, tt.reason, err)
+			}
+		})
+	}
+}
