@@ -76,8 +76,7 @@ type ALBConfig struct {
 // the signature covers the segments as sent. Checked: the signer equals the
 // configured ARN, alg is ES256, the signature verifies with the key published
 // for kid, exp (in the JWT header, the payload, or both) has not passed give
-// or take the leeway, and sub is a non-empty string. Number claims keep
-// their exact digits (see Identity.Claim).
+// or take the leeway, and sub is a non-empty string.
 //
 // An ALB is safe for concurrent use.
 type ALB struct {
@@ -236,6 +235,8 @@ func (a *ALB) verify(ctx context.Context, raw string) (Identity, error) {
 	var reg struct {
 		Sub json.RawMessage `json:"sub"`
 		Exp json.RawMessage `json:"exp"`
+		Nbf json.RawMessage `json:"nbf"`
+		Iat json.RawMessage `json:"iat"`
 	}
 	if json.Unmarshal(payload, &reg) != nil {
 		return Identity{}, unauthenticated(ReasonMalformed, "token payload: malformed JSON")
@@ -244,7 +245,7 @@ func (a *ALB) verify(ctx context.Context, raw string) (Identity, error) {
 	if err != nil {
 		return Identity{}, unauthenticated(ReasonMalformed, "token payload: malformed JSON")
 	}
-	if err := a.checkExp(hdr.Exp, reg.Exp); err != nil {
+	if err := a.checkDates(hdr.Exp, reg.Exp, reg.Nbf, reg.Iat); err != nil {
 		return Identity{}, err
 	}
 	var sub string
@@ -254,9 +255,10 @@ func (a *ALB) verify(ctx context.Context, raw string) (Identity, error) {
 	return Identity{Subject: sub, Claims: claims}, nil
 }
 
-// checkExp requires exp in the header or the payload and checks each one
-// present.
-func (a *ALB) checkExp(hdrExp, payloadExp json.RawMessage) error {
+// checkDates requires exp in the header or the payload and checks each one
+// present, then the payload's nbf and iat if any (see numericDate: a
+// string is refused wherever it stands).
+func (a *ALB) checkDates(hdrExp, payloadExp, nbf, iat json.RawMessage) error {
 	_, inHeader, _ := numericDate(hdrExp)
 	_, inPayload, _ := numericDate(payloadExp)
 	if !inHeader && !inPayload {
@@ -264,14 +266,11 @@ func (a *ALB) checkExp(hdrExp, payloadExp json.RawMessage) error {
 	}
 	now := a.now()
 	for _, exp := range []json.RawMessage{hdrExp, payloadExp} {
-		if _, ok, _ := numericDate(exp); !ok {
-			continue
-		}
-		if err := checkTimes(now, a.leeway, exp, nil); err != nil {
+		if err := checkExp(now, a.leeway, exp, true); err != nil {
 			return err
 		}
 	}
-	return nil
+	return checkNotBefore(now, a.leeway, nbf, iat)
 }
 
 // decodeSegment decodes one JWT segment leniently, as ALB's need: base64url

@@ -49,6 +49,9 @@ func TestALBAuthenticate(t *testing.T) {
 		{name: "exp only in the header", values: []string{mint(hdr(nil), claims(map[string]any{"exp": nil}))}, wantSub: "bob", wantPath: "/alb-key-1"},
 		{name: "exp within leeway", values: []string{mint(hdr(map[string]any{"exp": now.Add(-30 * time.Second).Unix()}), claims(map[string]any{"exp": nil}))}, wantSub: "bob", wantPath: "/alb-key-1"},
 
+		{name: "nbf and iat in the payload", values: []string{mint(hdr(nil), claims(map[string]any{"nbf": now.Unix(), "iat": now.Unix()}))}, wantSub: "bob", wantPath: "/alb-key-1"},
+		{name: "fractional exp", values: []string{mint([]byte(fmt.Sprintf(`{"alg":"ES256","kid":"alb-key-1","signer":%q,"exp":%d.5}`, testARN, now.Unix()+60)), claims(nil))}, wantSub: "bob", wantPath: "/alb-key-1"},
+
 		{name: "no header", detail: "no X-Amzn-Oidc-Data header", reason: ReasonMissing},
 		{name: "two headers", values: []string{good, good}, detail: "2 X-Amzn-Oidc-Data headers", reason: ReasonMalformed},
 		{name: "wrong signer ARN", values: []string{mint(hdr(map[string]any{"signer": strings.Replace(testARN, "media", "other", 1)}), claims(nil))}, detail: "signer", reason: ReasonWrongIssuerOrAudience},
@@ -63,6 +66,13 @@ func TestALBAuthenticate(t *testing.T) {
 		{name: "payload swapped under a good signature", values: []string{goodSeg[0] + "." + base64.URLEncoding.EncodeToString([]byte(`{"sub":"mallory"}`)) + "." + goodSeg[2]}, detail: "signature", wantPath: "/alb-key-1", reason: ReasonBadSignature},
 		{name: "expired", values: []string{mint(hdr(map[string]any{"exp": now.Add(-2 * time.Minute).Unix()}), claims(nil))}, detail: "expired", wantPath: "/alb-key-1", reason: ReasonExpired},
 		{name: "payload expired, header not", values: []string{mint(hdr(nil), claims(map[string]any{"exp": now.Add(-2 * time.Minute).Unix()}))}, detail: "expired", wantPath: "/alb-key-1", reason: ReasonExpired},
+		{name: "header exp a numeric string", values: []string{mint(hdr(map[string]any{"exp": fmt.Sprint(now.Add(2 * time.Minute).Unix())}), claims(map[string]any{"exp": nil}))}, detail: "exp: a string", wantPath: "/alb-key-1", reason: ReasonMalformed},
+		{name: "payload exp a numeric string", values: []string{mint(hdr(nil), claims(map[string]any{"exp": fmt.Sprint(now.Add(2 * time.Minute).Unix())}))}, detail: "exp: a string", wantPath: "/alb-key-1", reason: ReasonMalformed},
+		{name: "header exp a string, payload exp a number", values: []string{mint(hdr(map[string]any{"exp": fmt.Sprint(now.Add(2 * time.Minute).Unix())}), claims(nil))}, detail: "exp: a string", wantPath: "/alb-key-1", reason: ReasonMalformed},
+		{name: "payload nbf a numeric string", values: []string{mint(hdr(nil), claims(map[string]any{"nbf": fmt.Sprint(now.Unix())}))}, detail: "nbf: a string", wantPath: "/alb-key-1", reason: ReasonMalformed},
+		{name: "payload iat a numeric string", values: []string{mint(hdr(nil), claims(map[string]any{"iat": fmt.Sprint(now.Unix())}))}, detail: "iat: a string", wantPath: "/alb-key-1", reason: ReasonMalformed},
+		{name: "payload nbf in the future", values: []string{mint(hdr(nil), claims(map[string]any{"nbf": now.Add(5 * time.Minute).Unix()}))}, detail: "not valid for another", wantPath: "/alb-key-1", reason: ReasonExpired},
+		{name: "header exp overflowing float64", values: []string{mint([]byte(fmt.Sprintf(`{"alg":"ES256","kid":"alb-key-1","signer":%q,"exp":1e400}`, testARN)), claims(nil))}, detail: "exp", wantPath: "/alb-key-1", reason: ReasonMalformed},
 		{name: "no exp anywhere", values: []string{mint(hdr(map[string]any{"exp": nil}), claims(map[string]any{"exp": nil}))}, detail: "no exp", wantPath: "/alb-key-1", reason: ReasonMalformed},
 		{name: "no sub", values: []string{mint(hdr(nil), claims(map[string]any{"sub": nil}))}, detail: "no sub", wantPath: "/alb-key-1", reason: ReasonMalformed},
 		{name: "numeric sub", values: []string{mint(hdr(nil), claims(map[string]any{"sub": 42}))}, detail: "no sub", wantPath: "/alb-key-1", reason: ReasonMalformed},

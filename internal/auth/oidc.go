@@ -54,11 +54,11 @@ type OIDCConfig struct {
 // a key of the issuer's key set (refetched, at most every 30s, when a token
 // names an unknown kid, so rotation needs no restart) whose algorithm it is:
 // the alg the key declares or, when it declares none, one its type fits
-// (RFC 8725, section 3.1). Its iss must equal the issuer, its exp must not
-// have passed and its nbf, if any, must have come,
-// both give or take the leeway; its sub must be a non-empty string. Tokens
-// over MaxTokenBytes are refused unparsed. Number claims keep their exact
-// digits (see Identity.Claim).
+// (RFC 8725, section 3.1). Its iss must equal the issuer; its exp must not
+// have passed and its nbf and iat, if any, must have come, all give or take
+// the leeway and all JSON numbers, never strings (see numericDate); its sub
+// must be a non-empty string. Tokens over MaxTokenBytes are refused
+// unparsed. Number claims keep their exact digits (see Identity.Claim).
 //
 // An OIDC is safe for concurrent use.
 type OIDC struct {
@@ -190,9 +190,12 @@ func (o *OIDC) verify(ctx context.Context, raw string) (Identity, error) {
 	if err != nil {
 		return Identity{}, unauthenticated(o.verifyReason(ks), "%v", err)
 	}
+	// go-oidc reads exp, nbf and iat too, but takes a string holding a
+	// number for one: they are read again here, from the payload as signed.
 	var reg struct {
 		Exp      json.RawMessage `json:"exp"`
 		Nbf      json.RawMessage `json:"nbf"`
+		Iat      json.RawMessage `json:"iat"`
 		ClientID json.RawMessage `json:"client_id"`
 	}
 	var payload json.RawMessage
@@ -205,7 +208,7 @@ func (o *OIDC) verify(ctx context.Context, raw string) (Identity, error) {
 	if err := o.checkAudience(tok.Audience, reg.ClientID); err != nil {
 		return Identity{}, err
 	}
-	if err := checkTimes(o.now(), o.leeway, reg.Exp, reg.Nbf); err != nil {
+	if err := checkTimes(o.now(), o.leeway, reg.Exp, reg.Nbf, reg.Iat); err != nil {
 		return Identity{}, err
 	}
 	if tok.Subject == "" {

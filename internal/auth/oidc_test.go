@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -385,6 +386,68 @@ func TestOIDCKeyAlgorithm(t *testing.T) {
 			}
 			if !errors.Is(err, ErrUnauthenticated) {
 				t.Fatalf("accepted as %+v (err %v)", id, err)
+			}
+			if got := Reason(err); got != tt.reason {
+				t.Errorf("Reason = %q, want %q (err %v)", got, tt.reason, err)
+			}
+		})
+	}
+}
+
+// TestOIDCNumericDates checks exp, nbf and iat as RFC 7519 has them: a JSON
+// number of seconds, fraction and exponent allowed; a string holding one, a
+// negative, non-finite or year-10000 value is refused, as is an iat further
+// in the future than the leeway.
+func TestOIDCNumericDates(t *testing.T) {
+	t.Parallel()
+	is := newTestIssuer(t)
+	clock := newClock()
+	o := newOIDC(t, is, clock)
+	now := clock.Now().Unix() // 1800000000
+
+	tests := []struct {
+		name   string
+		times  string // exp, nbf and iat members of the payload
+		detail string // empty: accepted
+		reason string
+	}{
+		{name: "integers", times: fmt.Sprintf(`"exp":%d,"nbf":%d,"iat":%d`, now+300, now, now)},
+		{name: "fractions", times: fmt.Sprintf(`"exp":%d.5,"nbf":%d.25,"iat":%d.0`, now+300, now, now)},
+		{name: "exponent form", times: `"exp":1.8000003e9,"nbf":1.8E+9,"iat":18e8`},
+		{name: "iat within leeway ahead", times: fmt.Sprintf(`"exp":%d,"iat":%d`, now+300, now+30)},
+		{name: "no nbf nor iat", times: fmt.Sprintf(`"exp":%d`, now+300)},
+
+		{name: "exp a numeric string", times: fmt.Sprintf(`"exp":"%d"`, now+300), detail: "exp: a string", reason: ReasonMalformed},
+		{name: "nbf a numeric string", times: fmt.Sprintf(`"exp":%d,"nbf":"%d"`, now+300, now), detail: "nbf: a string", reason: ReasonMalformed},
+		{name: "iat a numeric string", times: fmt.Sprintf(`"exp":%d,"iat":"%d"`, now+300, now), detail: "iat: a string", reason: ReasonMalformed},
+		{name: "iat an empty string", times: fmt.Sprintf(`"exp":%d,"iat":""`, now+300), detail: "unmarshal claims", reason: ReasonMalformed}, // go-oidc refuses it first
+		{name: "nbf a boolean", times: fmt.Sprintf(`"exp":%d,"nbf":true`, now+300), detail: "nbf", reason: ReasonMalformed},
+		{name: "iat an object", times: fmt.Sprintf(`"exp":%d,"iat":{}`, now+300), detail: "iat", reason: ReasonMalformed},
+		{name: "exp overflowing float64", times: `"exp":1e400`, detail: "1e400", reason: ReasonMalformed},
+		{name: "nbf overflowing float64", times: fmt.Sprintf(`"exp":%d,"nbf":-1e400`, now+300), detail: "-1e400", reason: ReasonMalformed},
+		{name: "iat overflowing float64", times: fmt.Sprintf(`"exp":%d,"iat":1e400`, now+300), detail: "1e400", reason: ReasonMalformed},
+		{name: "exp after year 9999", times: `"exp":253402300800`, detail: "exp", reason: ReasonMalformed},
+		{name: "negative iat", times: fmt.Sprintf(`"exp":%d,"iat":-1`, now+300), detail: "iat", reason: ReasonMalformed},
+		{name: "exp null", times: `"exp":null`, detail: "unmarshal claims", reason: ReasonMalformed}, // go-oidc refuses it first
+		{name: "iat in the future", times: fmt.Sprintf(`"exp":%d,"iat":%d`, now+600, now+300), detail: "issued", reason: ReasonExpired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			payload := fmt.Sprintf(`{"iss":%q,"aud":%q,"sub":"alice",%s}`, is.URL(), testAudience, tt.times)
+			tok := signJWT(t, jose.RS256, "rsa-1", rsaKey1(), []byte(payload))
+			id, err := o.Authenticate(oidcRequest([]string{"Bearer " + tok}, nil))
+			if tt.detail == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrUnauthenticated) {
+				t.Fatalf("accepted as %+v (err %v)", id, err)
+			}
+			if !strings.Contains(err.Error(), tt.detail) {
+				t.Errorf("err = %q, want it to say %q", err, tt.detail)
 			}
 			if got := Reason(err); got != tt.reason {
 				t.Errorf("Reason = %q, want %q (err %v)", got, tt.reason, err)

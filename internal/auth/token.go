@@ -65,49 +65,81 @@ func checkTokenChars(tok string, limit int, padding bool) error {
 	return nil
 }
 
-// numericDate reads a JWT NumericDate: seconds since the epoch as a JSON
-// number, or as a string holding one (ALB headers). present is false when the
-// claim is absent or null.
+// maxNumericDate is the last second of year 9999: beyond it a date is
+// nonsense, and its conversion to int64 nanoseconds stops being exact.
+const maxNumericDate = 253402300799
+
+// numericDate reads a JWT NumericDate (RFC 7519, section 2): seconds since
+// the epoch as a JSON number. Fractions and exponents are JSON numbers too
+// ("1800000000.5", "1.8e9", what Python and Jackson write), and are
+// accepted; a string holding a number ("1800000000") is not a NumericDate
+// and is refused, as are a negative value, one past year 9999 and one that
+// overflows float64 (1e400). present is false when the claim is absent or
+// null.
 func numericDate(raw json.RawMessage) (t time.Time, present bool, err error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return time.Time{}, false, nil
 	}
-	s := string(raw)
 	if raw[0] == '"' {
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return time.Time{}, true, errors.New("not a NumericDate")
-		}
+		return time.Time{}, true, errors.New("a string, not a JSON number (RFC 7519 NumericDate)")
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	// Year 9999 at most: beyond it the value is nonsense and int64
-	// conversion stops being exact.
-	if err != nil || math.IsNaN(f) || f < 0 || f > 253402300799 {
-		return time.Time{}, true, errors.New("not a NumericDate")
+	if c := raw[0]; c != '-' && (c < '0' || c > '9') {
+		return time.Time{}, true, errors.New("not a JSON number (RFC 7519 NumericDate)")
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+		return time.Time{}, true, fmt.Errorf("%s is not a NumericDate between 0 and year 9999", clip(string(raw)))
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)), true, nil
 }
 
-// checkTimes applies exp (required) and nbf (optional) with leeway.
-func checkTimes(now time.Time, leeway time.Duration, exp, nbf json.RawMessage) error {
+// checkExp applies exp with leeway: it must have a NumericDate not yet
+// leeway past, and exist unless optional.
+func checkExp(now time.Time, leeway time.Duration, exp json.RawMessage, optional bool) error {
 	e, ok, err := numericDate(exp)
 	switch {
 	case err != nil:
 		return unauthenticated(ReasonMalformed, "exp: %v", err)
+	case !ok && optional:
+		return nil
 	case !ok:
 		return unauthenticated(ReasonMalformed, "token has no exp")
 	case !now.Before(e.Add(leeway)):
 		return unauthenticated(ReasonExpired, "token expired %s ago", now.Sub(e).Round(time.Second))
 	}
-	n, ok, err := numericDate(nbf)
-	switch {
-	case err != nil:
-		return unauthenticated(ReasonMalformed, "nbf: %v", err)
-	case ok && now.Add(leeway).Before(n):
-		return unauthenticated(ReasonExpired, "token not valid for another %s", n.Sub(now).Round(time.Second))
+	return nil
+}
+
+// checkNotBefore applies nbf and iat, both optional, with leeway: neither
+// may be later than now; iat, which RFC 7519 leaves unchecked, as a token
+// issued in the future is a clock gone wrong or a forgery's.
+func checkNotBefore(now time.Time, leeway time.Duration, nbf, iat json.RawMessage) error {
+	for _, c := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"nbf", nbf}, {"iat", iat}} {
+		t, ok, err := numericDate(c.raw)
+		switch {
+		case err != nil:
+			return unauthenticated(ReasonMalformed, "%s: %v", c.name, err)
+		case !ok || !now.Add(leeway).Before(t):
+		case c.name == "nbf":
+			return unauthenticated(ReasonExpired, "token not valid for another %s", t.Sub(now).Round(time.Second))
+		default:
+			return unauthenticated(ReasonExpired, "token issued %s in the future", t.Sub(now).Round(time.Second))
+		}
 	}
 	return nil
+}
+
+// checkTimes applies exp (required), nbf and iat (optional) with leeway.
+func checkTimes(now time.Time, leeway time.Duration, exp, nbf, iat json.RawMessage) error {
+	if err := checkExp(now, leeway, exp, false); err != nil {
+		return err
+	}
+	return checkNotBefore(now, leeway, nbf, iat)
 }
 
 // checkFetchURL accepts an absolute https URL, or http on a loopback host
