@@ -23,9 +23,14 @@ type OIDCConfig struct {
 	// be https (http only for a loopback host).
 	Issuer string
 
-	// Audience is the client ID tokens must be issued for: a token is
-	// accepted when its aud claim holds Audience or, when it has no aud at
-	// all (Cognito access tokens), when its client_id claim equals Audience.
+	// Audience is the client ID tokens must be issued for, or several
+	// separated by commas (an API's identifier and the client id of the app
+	// that asks for its tokens). A token is accepted when its aud claim
+	// holds one of them or, when it has no aud at all (Cognito access
+	// tokens), when its client_id claim is one of them. Its azp (authorized
+	// party, OpenID Connect Core 3.1.3.7) must then be one of them too:
+	// required when aud names more than one audience, checked whenever it
+	// is present.
 	Audience string
 
 	// Cookie, when set, names a cookie that carries the token for requests
@@ -54,21 +59,22 @@ type OIDCConfig struct {
 // a key of the issuer's key set (refetched, at most every 30s, when a token
 // names an unknown kid, so rotation needs no restart) whose algorithm it is:
 // the alg the key declares or, when it declares none, one its type fits
-// (RFC 8725, section 3.1). Its iss must equal the issuer; its exp must not
-// have passed and its nbf and iat, if any, must have come, all give or take
-// the leeway and all JSON numbers, never strings (see numericDate); its sub
-// must be a non-empty string. Tokens over MaxTokenBytes are refused
-// unparsed. Number claims keep their exact digits (see Identity.Claim).
+// (RFC 8725, section 3.1). Its iss must equal the issuer; aud, client_id
+// and azp are checked as OIDCConfig.Audience says; its exp must not have
+// passed and its nbf and iat, if any, must have come, all give or take the
+// leeway and all JSON numbers, never strings (see numericDate); its sub must
+// be a non-empty string. Tokens over MaxTokenBytes are refused unparsed.
+// Number claims keep their exact digits (see Identity.Claim).
 //
 // An OIDC is safe for concurrent use.
 type OIDC struct {
-	verifier *oidc.IDTokenVerifier
-	keys     *remoteKeys
-	issuer   string
-	audience string
-	cookie   string
-	leeway   time.Duration
-	now      func() time.Time
+	verifier  *oidc.IDTokenVerifier
+	keys      *remoteKeys
+	issuer    string
+	audiences []string
+	cookie    string
+	leeway    time.Duration
+	now       func() time.Time
 }
 
 var _ Authenticator = (*OIDC)(nil)
@@ -80,8 +86,9 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 	if err := checkFetchURL(cfg.Issuer); err != nil {
 		return nil, fmt.Errorf("auth: oidc issuer: %w", err)
 	}
-	if cfg.Audience == "" {
-		return nil, errors.New("auth: oidc audience is required")
+	audiences, err := parseAudiences(cfg.Audience)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Cookie != "" && !hasCookieNameChars(cfg.Cookie) {
 		return nil, fmt.Errorf("auth: oidc cookie name %q is not a valid cookie name", cfg.Cookie)
@@ -122,13 +129,13 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 		SkipExpiryCheck:   true,
 	})
 	return &OIDC{
-		verifier: verifier,
-		keys:     keys,
-		issuer:   cfg.Issuer,
-		audience: cfg.Audience,
-		cookie:   cfg.Cookie,
-		leeway:   leeway,
-		now:      now,
+		verifier:  verifier,
+		keys:      keys,
+		issuer:    cfg.Issuer,
+		audiences: audiences,
+		cookie:    cfg.Cookie,
+		leeway:    leeway,
+		now:       now,
 	}, nil
 }
 
@@ -197,6 +204,7 @@ func (o *OIDC) verify(ctx context.Context, raw string) (Identity, error) {
 		Nbf      json.RawMessage `json:"nbf"`
 		Iat      json.RawMessage `json:"iat"`
 		ClientID json.RawMessage `json:"client_id"`
+		Azp      json.RawMessage `json:"azp"`
 	}
 	var payload json.RawMessage
 	if err := tok.Claims(&payload); err != nil {
@@ -205,7 +213,7 @@ func (o *OIDC) verify(ctx context.Context, raw string) (Identity, error) {
 	if err := json.Unmarshal(payload, &reg); err != nil {
 		return Identity{}, unauthenticated(ReasonMalformed, "claims: %v", err)
 	}
-	if err := o.checkAudience(tok.Audience, reg.ClientID); err != nil {
+	if err := o.checkAudience(tok.Audience, reg.ClientID, reg.Azp); err != nil {
 		return Identity{}, err
 	}
 	if err := checkTimes(o.now(), o.leeway, reg.Exp, reg.Nbf, reg.Iat); err != nil {
@@ -240,21 +248,77 @@ func (o *OIDC) verifyReason(ks keySetOutcome) string {
 	return ReasonMalformed
 }
 
-// checkAudience accepts aud holding the audience or, only when there is no
-// aud, a client_id equal to it (Cognito access tokens).
-func (o *OIDC) checkAudience(aud []string, rawClientID json.RawMessage) error {
-	if len(aud) > 0 {
-		if slices.Contains(aud, o.audience) {
-			return nil
+// parseAudiences splits OIDCConfig.Audience at its commas, each value
+// trimmed of spaces; none may be empty.
+func parseAudiences(v string) ([]string, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, errors.New("auth: oidc audience is required")
+	}
+	var audiences []string
+	for a := range strings.SplitSeq(v, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			return nil, fmt.Errorf("auth: oidc audience %q has an empty value between its commas", v)
 		}
-		return unauthenticated(ReasonWrongIssuerOrAudience, "aud %q does not include the configured audience", aud)
+		if !slices.Contains(audiences, a) {
+			audiences = append(audiences, a)
+		}
 	}
-	var clientID string
-	if len(rawClientID) == 0 || json.Unmarshal(rawClientID, &clientID) != nil || clientID == "" {
-		return unauthenticated(ReasonWrongIssuerOrAudience, "token has neither aud nor a client_id string")
+	return audiences, nil
+}
+
+// checkAudience accepts aud holding a configured audience or, only when
+// there is no aud, a client_id that is one (Cognito access tokens). Then
+// azp: when aud names several audiences, a token issued to another client
+// could carry ours beside its own, so azp must say which client it was
+// issued to; when present it must be a configured audience (OpenID Connect
+// Core 3.1.3.7).
+func (o *OIDC) checkAudience(aud []string, rawClientID, rawAzp json.RawMessage) error {
+	if len(aud) > 0 {
+		if !slices.ContainsFunc(aud, o.isAudience) {
+			return unauthenticated(ReasonWrongIssuerOrAudience, "aud %q does not include the configured audience", aud)
+		}
+	} else {
+		var clientID string
+		if len(rawClientID) == 0 || json.Unmarshal(rawClientID, &clientID) != nil || clientID == "" {
+			return unauthenticated(ReasonWrongIssuerOrAudience, "token has neither aud nor a client_id string")
+		}
+		if !o.isAudience(clientID) {
+			return unauthenticated(ReasonWrongIssuerOrAudience, "client_id %q is not the configured audience", clip(clientID))
+		}
 	}
-	if clientID != o.audience {
-		return unauthenticated(ReasonWrongIssuerOrAudience, "client_id %q is not the configured audience", clip(clientID))
+	azp, present, err := optionalString(rawAzp)
+	switch {
+	case err != nil:
+		return unauthenticated(ReasonMalformed, "azp is not a string")
+	case !present && distinct(aud) > 1:
+		return unauthenticated(ReasonWrongIssuerOrAudience, "aud names %d audiences and the token has no azp to say which client it was issued to", distinct(aud))
+	case present && !o.isAudience(azp):
+		return unauthenticated(ReasonWrongIssuerOrAudience, "azp %q is not the configured audience", clip(azp))
 	}
 	return nil
+}
+
+func (o *OIDC) isAudience(v string) bool { return slices.Contains(o.audiences, v) }
+
+// optionalString reads a claim that is absent (or null) or a string.
+func optionalString(raw json.RawMessage) (s string, present bool, err error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", false, nil
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", true, err
+	}
+	return s, true, nil
+}
+
+// distinct counts the different values of list.
+func distinct(list []string) int {
+	n := 0
+	for i, v := range list {
+		if !slices.Contains(list[:i], v) {
+			n++
+		}
+	}
+	return n
 }

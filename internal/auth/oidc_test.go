@@ -67,7 +67,7 @@ func TestOIDCAuthenticate(t *testing.T) {
 		{name: "cognito access token: client_id, no aud", wantSub: "alice", auth: []string{"Bearer " + rs(claims(map[string]any{
 			"aud": nil, "client_id": testAudience, "token_use": "access", "scope": "openid",
 		}))}},
-		{name: "aud list holding the audience", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": []string{"other", testAudience}}))}, wantSub: "alice"},
+		{name: "aud list holding the audience, azp it", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": []string{"other", testAudience}, "azp": testAudience}))}, wantSub: "alice"},
 		{name: "expired within leeway", auth: []string{"Bearer " + rs(claims(map[string]any{"exp": now.Add(-30 * time.Second).Unix()}))}, wantSub: "alice"},
 		{name: "nbf within leeway", auth: []string{"Bearer " + rs(claims(map[string]any{"nbf": now.Add(30 * time.Second).Unix()}))}, wantSub: "alice"},
 		{name: "header wins over cookie", auth: []string{"Bearer " + good}, cookies: []string{"garbage"}, wantSub: "alice"},
@@ -91,6 +91,8 @@ func TestOIDCAuthenticate(t *testing.T) {
 		{name: "wrong iss", auth: []string{"Bearer " + rs(claims(map[string]any{"iss": "https://evil.example.com"}))}, detail: "different provider", reason: ReasonWrongIssuerOrAudience},
 		{name: "wrong aud", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": "other-app"}))}, detail: "aud", reason: ReasonWrongIssuerOrAudience},
 		{name: "wrong aud, right client_id", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": "other-app", "client_id": testAudience}))}, detail: "aud", reason: ReasonWrongIssuerOrAudience},
+		{name: "aud list holding the audience, no azp", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": []string{"other", testAudience}}))}, detail: "no azp", reason: ReasonWrongIssuerOrAudience},
+		{name: "aud list holding the audience, azp another client", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": []string{"other", testAudience}, "azp": "other"}))}, detail: "azp", reason: ReasonWrongIssuerOrAudience},
 		{name: "no aud, wrong client_id", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": nil, "client_id": "other-app"}))}, detail: "client_id", reason: ReasonWrongIssuerOrAudience},
 		{name: "neither aud nor client_id", auth: []string{"Bearer " + rs(claims(map[string]any{"aud": nil}))}, detail: "neither aud", reason: ReasonWrongIssuerOrAudience},
 		{name: "expired", auth: []string{"Bearer " + rs(claims(map[string]any{"exp": now.Add(-2 * time.Minute).Unix()}))}, detail: "expired", reason: ReasonExpired},
@@ -453,5 +455,90 @@ func TestOIDCNumericDates(t *testing.T) {
 				t.Errorf("Reason = %q, want %q (err %v)", got, tt.reason, err)
 			}
 		})
+	}
+}
+
+// TestOIDCAuthorizedParty checks azp (OpenID Connect Core 3.1.3.7): with
+// several audiences it must be present, and when present it must be one of
+// the configured audiences; a single-audience token without azp is
+// accepted as before.
+func TestOIDCAuthorizedParty(t *testing.T) {
+	t.Parallel()
+	is := newTestIssuer(t)
+	clock := newClock()
+	single := newOIDC(t, is, clock) // OIDC_AUDIENCE=media-app
+	list, err := NewOIDC(t.Context(), OIDCConfig{
+		Issuer: is.URL(), Audience: testAudience + ", spa-client", HTTPClient: is.srv.Client(), Now: clock.Now,
+	})
+	if err != nil {
+		t.Fatalf("NewOIDC with two audiences: %v", err)
+	}
+	tests := []struct {
+		name   string
+		o      *OIDC
+		edits  map[string]any
+		detail string // empty: accepted
+		reason string // refused: what Reason says, if not wrong_issuer_or_audience
+	}{
+		{name: "one audience, no azp", o: single, edits: nil},
+		{name: "one audience, azp the audience", o: single, edits: map[string]any{"azp": testAudience}},
+		{name: "one audience in a list, no azp", o: single, edits: map[string]any{"aud": []string{testAudience}}},
+		{name: "the audience twice, no azp", o: single, edits: map[string]any{"aud": []string{testAudience, testAudience}}},
+		{name: "two audiences, azp the audience", o: single, edits: map[string]any{"aud": []string{"account", testAudience}, "azp": testAudience}},
+		{name: "cognito access token, azp the client", o: single, edits: map[string]any{"aud": nil, "client_id": testAudience, "azp": testAudience}},
+
+		{name: "one audience, azp another client", o: single, edits: map[string]any{"azp": "other-client"}, detail: `azp "other-client"`},
+		{name: "one audience, azp empty", o: single, edits: map[string]any{"azp": ""}, detail: "azp"},
+		{name: "one audience, azp a number", o: single, edits: map[string]any{"azp": 42}, detail: "azp", reason: ReasonMalformed},
+		{name: "one audience, azp a list", o: single, edits: map[string]any{"azp": []string{testAudience}}, detail: "azp", reason: ReasonMalformed},
+		{name: "two audiences, no azp", o: single, edits: map[string]any{"aud": []string{"account", testAudience}}, detail: "no azp"},
+		{name: "two audiences, azp null", o: single, edits: map[string]any{"aud": []string{"account", testAudience}, "azp": nil}, detail: "no azp"},
+		{name: "two audiences, azp the other audience", o: single, edits: map[string]any{"aud": []string{"account", testAudience}, "azp": "account"}, detail: `azp "account"`},
+		{name: "cognito access token, azp another client", o: single, edits: map[string]any{"aud": nil, "client_id": testAudience, "azp": "other-client"}, detail: "azp"},
+
+		// OIDC_AUDIENCE=media-app,spa-client: an API and the SPA that asks
+		// for its tokens (Auth0, Keycloak with an audience mapper).
+		{name: "list: API token requested by the SPA", o: list, edits: map[string]any{"aud": []string{testAudience, "https://tenant.example.com/userinfo"}, "azp": "spa-client"}},
+		{name: "list: the SPA's own token", o: list, edits: map[string]any{"aud": "spa-client"}},
+		{name: "list: requested by another client", o: list, edits: map[string]any{"aud": []string{testAudience, "https://tenant.example.com/userinfo"}, "azp": "other-client"}, detail: `azp "other-client"`},
+		{name: "list: two audiences, no azp", o: list, edits: map[string]any{"aud": []string{testAudience, "spa-client"}}, detail: "no azp"},
+		{name: "list: neither audience", o: list, edits: map[string]any{"aud": "other-client", "azp": "spa-client"}, detail: "aud"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			claims := is.claims(clock.Now(), tt.edits)
+			if v, ok := tt.edits["azp"]; ok && v == nil {
+				claims["azp"] = nil // JSON null, not absent
+			}
+			tok := signJWT(t, jose.RS256, "rsa-1", rsaKey1(), claims)
+			id, err := tt.o.Authenticate(oidcRequest([]string{"Bearer " + tok}, nil))
+			if tt.detail == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrUnauthenticated) {
+				t.Fatalf("accepted as %+v (err %v)", id, err)
+			}
+			if !strings.Contains(err.Error(), tt.detail) {
+				t.Errorf("err = %q, want it to say %q", err, tt.detail)
+			}
+			reason := ReasonWrongIssuerOrAudience
+			if tt.reason != "" {
+				reason = tt.reason
+			}
+			if got := Reason(err); got != reason {
+				t.Errorf("Reason = %q, want %q (err %v)", got, reason, err)
+			}
+		})
+	}
+
+	for _, bad := range []string{"media-app,", ",media-app", "media-app,,spa", " , "} {
+		if _, err := NewOIDC(t.Context(), OIDCConfig{Issuer: is.URL(), Audience: bad, HTTPClient: is.srv.Client()}); err == nil ||
+			!strings.Contains(err.Error(), "audience") {
+			t.Errorf("NewOIDC(Audience %q) = %v, want an error about the audience", bad, err)
+		}
 	}
 }

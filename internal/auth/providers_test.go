@@ -78,7 +78,9 @@ func TestOIDCProviderTokens(t *testing.T) {
 			},
 		},
 		{
-			name: "Auth0 access token: trailing-slash issuer, aud array", path: "/", audience: "https://api.example.com",
+			// Auth0 adds its userinfo audience to an access token asked for
+			// with the openid scope; azp names the SPA's application.
+			name: "Auth0 access token: trailing-slash issuer, aud array, azp", path: "/", audience: "https://api.example.com,Xj3kPq9ZsT2vW8yB1nM4cR6d",
 			kid: "auth0-1", key: rsaKey1(),
 			claims: func(now time.Time) map[string]any {
 				return map[string]any{
@@ -93,6 +95,8 @@ func TestOIDCProviderTokens(t *testing.T) {
 			refused: []refusal{
 				{"token for another API", map[string]any{"aud": []string{"https://other.example.com", "https://dev-abc123.eu.auth0.com/userinfo"}}, ReasonWrongIssuerOrAudience},
 				{"issuer without the trailing slash", map[string]any{"iss": issuerWithoutPath}, ReasonWrongIssuerOrAudience},
+				{"asked for by another application", map[string]any{"azp": "OtherApplicationClientId"}, ReasonWrongIssuerOrAudience},
+				{"two audiences and no azp", map[string]any{"azp": nil}, ReasonWrongIssuerOrAudience},
 			},
 		},
 		{
@@ -116,6 +120,9 @@ func TestOIDCProviderTokens(t *testing.T) {
 				// service, not the client: it needs an Audience mapper.
 				{"default aud account only", map[string]any{"aud": "account"}, ReasonWrongIssuerOrAudience},
 				{"another realm", map[string]any{"iss": "https://sso.example.com/realms/other"}, ReasonWrongIssuerOrAudience},
+				// Another client whose tokens an Audience mapper also
+				// points at media-app.
+				{"issued to another client", map[string]any{"azp": "other-client"}, ReasonWrongIssuerOrAudience},
 			},
 		},
 		{
@@ -139,6 +146,7 @@ func TestOIDCProviderTokens(t *testing.T) {
 				// v1 issuer, which a v2 OIDC_ISSUER does not match.
 				{"v1 token", map[string]any{"iss": "https://sts.windows.net/9188040d-6c67-4c5b-b112-36a304b66dad/", "ver": "1.0"}, ReasonWrongIssuerOrAudience},
 				{"api:// audience", map[string]any{"aud": "api://6e74172b-be56-4843-9ff4-e66a39bb12e3"}, ReasonWrongIssuerOrAudience},
+				{"issued to another application", map[string]any{"azp": "0c3b0a9f-2d1e-4c5b-8a7f-6e5d4c3b2a19"}, ReasonWrongIssuerOrAudience},
 			},
 		},
 	}
