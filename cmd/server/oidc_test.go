@@ -9,9 +9,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -80,7 +84,13 @@ func (is *testIssuer) token(t *testing.T, key *rsa.PrivateKey, edits map[string]
 // signToken signs payload as it is, as an RS256 JWT naming kid.
 func signToken(t *testing.T, key *rsa.PrivateKey, kid string, payload []byte) string {
 	t.Helper()
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", kid).WithType("JWT"))
+	return signTokenAlg(t, jose.RS256, key, kid, payload)
+}
+
+// signTokenAlg signs payload as it is, with alg, as a JWT naming kid.
+func signTokenAlg(t *testing.T, alg jose.SignatureAlgorithm, key *rsa.PrivateKey, kid string, payload []byte) string {
+	t.Helper()
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", kid).WithType("JWT"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,5 +226,196 @@ func loggedError(t *testing.T, logs *testlog.Buffer, requestID string) string {
 		}
 	}
 	t.Fatalf("no error logged for request %q", requestID)
+	return ""
+}
+
+// claimScopes is the SCOPES_FILE of TestRunOIDCHostileClaims: a path built
+// from a number claim, and a scope for one tenant only.
+const claimScopes = `claims: [tenant_id]
+scopes:
+  - name: tenant
+    path: /tenants/{tenant_id}/*
+    cookiePath: /tenants/
+  - name: vip
+    path: /vip/*
+    cookiePath: /vip/
+    allow:
+      - claim: tenant_id
+        equals: 9007199254740993
+`
+
+// TestRunOIDCHostileClaims runs the real server in OIDC mode and sends it
+// signed tokens whose claims are hostile or merely unusual: number claims
+// keep every digit, so tenants 9007199254740992 and 9007199254740993 get
+// different resources and only the second passes a rule naming it; a
+// number that is not an exact integer fills no path (403); a NumericDate
+// written as a string, a token signed with another algorithm than its key
+// declares, and several audiences without the right azp get 401. Every
+// refusal is problem+json, sets no cookie and logs no error.
+func TestRunOIDCHostileClaims(t *testing.T) {
+	t.Parallel()
+	is := newTestIssuer(t)
+	pemBytes, err := os.ReadFile("../../signer/testdata/keys/rsa2048-pkcs8.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scopesFile := filepath.Join(t.TempDir(), "scopes.yaml")
+	if err := os.WriteFile(scopesFile, []byte(claimScopes), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, logs, _ := startServer(t, []string{"server"}, map[string]string{
+		"CLOUDFRONT_DOMAIN":      "media.example.com",
+		"CLOUDFRONT_KEY_PAIR_ID": "K2JCJMDEHXQW5F",
+		"CLOUDFRONT_PRIVATE_KEY": strings.ReplaceAll(string(pemBytes), "\n", `\n`),
+		"OIDC_ISSUER":            is.srv.URL,
+		"OIDC_AUDIENCE":          "media-app",
+		"SCOPES_FILE":            scopesFile,
+		"METRICS_ADDR":           "",
+	})
+	now := time.Now().Unix()
+	// token signs the payload {iss, sub, members}: members as raw JSON, so
+	// numbers reach the server exactly as written.
+	token := func(alg jose.SignatureAlgorithm, members string) string {
+		payload := fmt.Sprintf(`{"iss":%q,"sub":"alice",%s}`, is.srv.URL, members)
+		return signTokenAlg(t, alg, is.key, "k1", []byte(payload))
+	}
+	tenant := func(raw string) string {
+		return token(jose.RS256, fmt.Sprintf(`"aud":"media-app","exp":%d,"tenant_id":%s`, now+3600, raw))
+	}
+	const media = "https://media.example.com"
+
+	tests := []struct {
+		name    string
+		token   string
+		body    string            // JSON request body; empty for none
+		want    int               // status
+		grants  map[string]string // 200: scope -> resource
+		problem string            // refused: the problem type's last segment
+		because string            // refused: in the logged error
+	}{
+		{name: "tenant 9007199254740992", token: tenant(`9007199254740992`), want: 200,
+			grants: map[string]string{"tenant": media + "/tenants/9007199254740992/*"}},
+		{name: "tenant 9007199254740993 and its rule", token: tenant(`9007199254740993`), want: 200,
+			grants: map[string]string{"tenant": media + "/tenants/9007199254740993/*", "vip": media + "/vip/*"}},
+		{name: "tenant 9007199254740992 asking for the rule of 9007199254740993", token: tenant(`9007199254740992`), body: `{"scopes":["vip"]}`,
+			want: 403, problem: "forbidden-scope"},
+		{name: "tenant 1000000", token: tenant(`1000000`), want: 200, grants: map[string]string{"tenant": media + "/tenants/1000000/*"}},
+		{name: "tenant -5", token: tenant(`-5`), want: 200, grants: map[string]string{"tenant": media + "/tenants/-5/*"}},
+		{name: "tenant beyond 64 bits", token: tenant(`123456789012345678901234567890`), want: 200,
+			grants: map[string]string{"tenant": media + "/tenants/123456789012345678901234567890/*"}},
+		{name: "tenant a numeric string", token: tenant(`"9007199254740993"`), want: 200,
+			grants: map[string]string{"tenant": media + "/tenants/9007199254740993/*", "vip": media + "/vip/*"}},
+
+		{name: "tenant 1.5", token: tenant(`1.5`), want: 403, problem: "identity-not-grantable", because: "no value for {tenant_id}"},
+		{name: "tenant 1.0", token: tenant(`1.0`), want: 403, problem: "identity-not-grantable", because: "no value for {tenant_id}"},
+		{name: "tenant 1e6", token: tenant(`1e6`), want: 403, problem: "identity-not-grantable", because: "no value for {tenant_id}"},
+		{name: "tenant 1E+06", token: tenant(`1E+06`), want: 403, problem: "identity-not-grantable", because: "no value for {tenant_id}"},
+		{name: "tenant 9.007199254740993e15", token: tenant(`9.007199254740993e15`), want: 403, problem: "identity-not-grantable", because: "no value for {tenant_id}"},
+		{name: "tenant -0", token: tenant(`-0`), want: 403, problem: "identity-not-grantable", because: "no value for {tenant_id}"},
+		{name: "tenant 1e400", token: tenant(`1e400`), want: 403, problem: "identity-not-grantable", because: "no value for {tenant_id}"},
+		{name: "tenant true", token: tenant(`true`), want: 403, problem: "identity-not-grantable", because: "no value for {tenant_id}"},
+		{name: "tenant 007, not JSON", token: tenant(`007`), want: 401, problem: "unauthenticated", because: "unmarshal claims"},
+
+		{name: "exp a numeric string", token: token(jose.RS256, fmt.Sprintf(`"aud":"media-app","exp":"%d","tenant_id":"acme"`, now+3600)),
+			want: 401, problem: "unauthenticated", because: "exp: a string"},
+		{name: "nbf a numeric string", token: token(jose.RS256, fmt.Sprintf(`"aud":"media-app","exp":%d,"nbf":"%d","tenant_id":"acme"`, now+3600, now)),
+			want: 401, problem: "unauthenticated", because: "nbf: a string"},
+		{name: "iat a numeric string", token: token(jose.RS256, fmt.Sprintf(`"aud":"media-app","exp":%d,"iat":"%d","tenant_id":"acme"`, now+3600, now)),
+			want: 401, problem: "unauthenticated", because: "iat: a string"},
+		{name: "exp in exponent form", token: token(jose.RS256, fmt.Sprintf(`"aud":"media-app","exp":%de0,"tenant_id":"acme"`, now+3600)),
+			want: 200, grants: map[string]string{"tenant": media + "/tenants/acme/*"}},
+
+		{name: "PS256 with the key declaring RS256", token: token(jose.PS256, fmt.Sprintf(`"aud":"media-app","exp":%d,"tenant_id":"acme"`, now+3600)),
+			want: 401, problem: "unauthenticated", because: "token alg PS256 is not an algorithm of key"},
+		{name: "RS512 with the key declaring RS256", token: token(jose.RS512, fmt.Sprintf(`"aud":"media-app","exp":%d,"tenant_id":"acme"`, now+3600)),
+			want: 401, problem: "unauthenticated", because: "token alg RS512 is not an algorithm of key"},
+
+		{name: "two audiences, azp media-app", token: token(jose.RS256, fmt.Sprintf(`"aud":["account","media-app"],"azp":"media-app","exp":%d,"tenant_id":"acme"`, now+3600)),
+			want: 200, grants: map[string]string{"tenant": media + "/tenants/acme/*"}},
+		{name: "two audiences, no azp", token: token(jose.RS256, fmt.Sprintf(`"aud":["account","media-app"],"exp":%d,"tenant_id":"acme"`, now+3600)),
+			want: 401, problem: "unauthenticated", because: "no azp"},
+		{name: "two audiences, azp another client", token: token(jose.RS256, fmt.Sprintf(`"aud":["account","media-app"],"azp":"account","exp":%d,"tenant_id":"acme"`, now+3600)),
+			want: 401, problem: "unauthenticated", because: `azp "account" is not the configured audience`},
+		{name: "one audience, azp another client", token: token(jose.RS256, fmt.Sprintf(`"aud":"media-app","azp":"other-app","exp":%d,"tenant_id":"acme"`, now+3600)),
+			want: 401, problem: "unauthenticated", because: `azp "other-app" is not the configured audience`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var body io.Reader
+			if tt.body != "" {
+				body = strings.NewReader(tt.body)
+			}
+			req, _ := http.NewRequest("POST", base+"/auth/media-cookies", body)
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+			if tt.body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var answer struct {
+				Type   string `json:"type"`
+				Grants []struct {
+					Scope    string `json:"scope"`
+					Resource string `json:"resource"`
+				} `json:"grants"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+				t.Fatalf("status %d, body not JSON: %v", resp.StatusCode, err)
+			}
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d (%s), want %d", resp.StatusCode, answer.Type, tt.want)
+			}
+			requestID := resp.Header.Get("X-Request-Id")
+			if level := errorLevelLine(logs, requestID); level != "" {
+				t.Errorf("logged at error level: %s", level)
+			}
+			cookies := resp.Header.Values("Set-Cookie")
+			if tt.want != 200 {
+				if len(cookies) > 0 {
+					t.Errorf("refused with %d Set-Cookie headers", len(cookies))
+				}
+				if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+					t.Errorf("Content-Type %q, want application/problem+json", ct)
+				}
+				if !strings.HasSuffix(answer.Type, tt.problem) {
+					t.Errorf("problem type %q, want ...%s", answer.Type, tt.problem)
+				}
+				if tt.because != "" {
+					if got := loggedError(t, logs, requestID); !strings.Contains(got, tt.because) {
+						t.Errorf("refused because %q, want %q", got, tt.because)
+					}
+				}
+				return
+			}
+			if len(cookies) == 0 {
+				t.Error("granted without Set-Cookie")
+			}
+			got := map[string]string{}
+			for _, g := range answer.Grants {
+				got[g.Scope] = g.Resource
+			}
+			if !maps.Equal(got, tt.grants) {
+				t.Errorf("grants %v, want %v", got, tt.grants)
+			}
+		})
+	}
+}
+
+// errorLevelLine returns a log line of the request logged at error level
+// or above, "" if there is none.
+func errorLevelLine(logs *testlog.Buffer, requestID string) string {
+	for _, l := range strings.Split(logs.String(), "\n") {
+		var line struct {
+			RequestID string `json:"request_id"`
+			Level     string `json:"level"`
+		}
+		if json.Unmarshal([]byte(l), &line) == nil && line.RequestID == requestID &&
+			(line.Level == "error" || line.Level == "fatal" || line.Level == "panic") {
+			return l
+		}
+	}
 	return ""
 }
