@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/net/publicsuffix"
 )
 
 // Defaults for --dev with nothing configured.
@@ -467,9 +468,17 @@ func (l *loader) cookie(c *Config) {
 	if v, set := l.get("COOKIE_DOMAIN"); set {
 		d, err := parseCookieDomain(v)
 		if l.check("COOKIE_DOMAIN", v, err) {
-			c.Cookie.Domain = d
-			if host := c.CloudFront.hostname(); host != "" && !domainMatches(host, d) && !l.topology {
+			host := c.CloudFront.hostname()
+			switch ps, _ := publicsuffix.PublicSuffix(host); {
+			case host == "":
+				c.Cookie.Domain = d
+			case domainMatches(host, d) && ps != host && domainMatches(ps, d):
+				// CloudFront's host lies under a public suffix under d.
+				l.fail("COOKIE_DOMAIN", v, errPublicSuffixParent(ps).Error())
+			case !domainMatches(host, d) && !l.topology:
 				l.fail("COOKIE_DOMAIN", v, "does not cover CLOUDFRONT_DOMAIN "+host+": the browser would not send the cookies to CloudFront")
+			default:
+				c.Cookie.Domain = d
 			}
 		}
 	}

@@ -249,6 +249,12 @@ func TestLoadAccepts(t *testing.T) {
 			func(c *Config) (any, any) { return c.Cookie.Domain, "example.com" }},
 		{"cookie domain under a multi-label suffix", false, map[string]string{"CLOUDFRONT_DOMAIN": "cdn.shop.example.co.uk", "COOKIE_DOMAIN": "example.co.uk"},
 			func(c *Config) (any, any) { return c.Cookie.Domain, "example.co.uk" }},
+		{"cookie domain upper case", false, map[string]string{"COOKIE_DOMAIN": ".EXAMPLE.Com"},
+			func(c *Config) (any, any) { return c.Cookie.Domain, "example.com" }},
+		{"cookie domain: the distribution's own name under cloudfront.net", false, map[string]string{"CLOUDFRONT_DOMAIN": "d111111abcdef8.cloudfront.net", "COOKIE_DOMAIN": "d111111abcdef8.cloudfront.net"},
+			func(c *Config) (any, any) { return c.Cookie.Domain, "d111111abcdef8.cloudfront.net" }},
+		{"cookie domain: a bucket's own name under s3.amazonaws.com", false, map[string]string{"CLOUDFRONT_DOMAIN": "cdn.media.s3.amazonaws.com", "COOKIE_DOMAIN": "media.s3.amazonaws.com"},
+			func(c *Config) (any, any) { return c.Cookie.Domain, "media.s3.amazonaws.com" }},
 		{"cookie path without trailing slash covers media", false, map[string]string{"COOKIE_PATH": "/media"},
 			func(c *Config) (any, any) { return c.Cookie.Path, "/media" }},
 		{"samesite strict", false, map[string]string{"COOKIE_SAMESITE": "STRICT"},
@@ -402,6 +408,20 @@ func TestLoadRejects(t *testing.T) {
 		{"cookie domain IP", false, map[string]string{"COOKIE_DOMAIN": "192.0.2.1"}, "COOKIE_DOMAIN", "not an IP address"},
 		{"cookie domain wildcard", false, map[string]string{"COOKIE_DOMAIN": "*.example.com"}, "COOKIE_DOMAIN", "wildcard"},
 		{"cookie domain invalid name", false, map[string]string{"COOKIE_DOMAIN": "exa_mple.com"}, "COOKIE_DOMAIN", "valid DNS name"},
+		{"cookie domain is cloudfront.net", false, map[string]string{"CLOUDFRONT_DOMAIN": "d111111abcdef8.cloudfront.net", "COOKIE_DOMAIN": ".cloudfront.net"}, "COOKIE_DOMAIN", "is a public suffix; browsers refuse cookies for it"},
+		{"cookie domain is S3's public suffix", false, map[string]string{"CLOUDFRONT_DOMAIN": "media.s3.amazonaws.com", "COOKIE_DOMAIN": ".s3.amazonaws.com"}, "COOKIE_DOMAIN", "is a public suffix"},
+		{"cookie domain names the private section", false, map[string]string{"CLOUDFRONT_DOMAIN": "me.github.io", "COOKIE_DOMAIN": "github.io"}, "COOKIE_DOMAIN", "private section of the Public Suffix List"},
+		{"cookie domain is a parent of S3's public suffix", false, map[string]string{"CLOUDFRONT_DOMAIN": "media.s3.amazonaws.com", "COOKIE_DOMAIN": ".amazonaws.com"}, "COOKIE_DOMAIN", "is a parent of the public suffix s3.amazonaws.com"},
+		{"cookie domain is a parent of public suffixes, cloudfront beside them", false, map[string]string{"CLOUDFRONT_DOMAIN": "media.amazonaws.com", "COOKIE_DOMAIN": "amazonaws.com"}, "COOKIE_DOMAIN", "is a parent of the public suffix"},
+		{"cookie domain is a parent of a wildcard public suffix", false, map[string]string{"CLOUDFRONT_DOMAIN": "media.compute.amazonaws.com", "COOKIE_DOMAIN": "compute.amazonaws.com"}, "COOKIE_DOMAIN", "is a parent of the public suffix"},
+		{"cookie domain is a region above S3's", false, map[string]string{"CLOUDFRONT_DOMAIN": "media.s3.dualstack.eu-west-1.amazonaws.com", "COOKIE_DOMAIN": "dualstack.eu-west-1.amazonaws.com"}, "COOKIE_DOMAIN", "is a parent of the public suffix"},
+		{"dev: cookie domain localhost", true, map[string]string{"COOKIE_DOMAIN": "localhost"}, "COOKIE_DOMAIN", "host-only"},
+		{"cookie domain with a trailing dot", false, map[string]string{"COOKIE_DOMAIN": "example.com."}, "COOKIE_DOMAIN", `must not end in "."`},
+		{"cookie domain with two leading dots", false, map[string]string{"COOKIE_DOMAIN": "..example.com"}, "COOKIE_DOMAIN", "one leading dot at most"},
+		{"cookie domain IPv6 in brackets", false, map[string]string{"COOKIE_DOMAIN": "[2001:db8::1]"}, "COOKIE_DOMAIN", "not an IP address"},
+		{"cookie domain IPv6", false, map[string]string{"COOKIE_DOMAIN": "2001:db8::1"}, "COOKIE_DOMAIN", "not an IP address"},
+		{"cookie domain IP with port", false, map[string]string{"COOKIE_DOMAIN": "192.0.2.1:443"}, "COOKIE_DOMAIN", "not an IP address"},
+		{"cookie domain upper case with port", false, map[string]string{"COOKIE_DOMAIN": "Example.COM:8443"}, "COOKIE_DOMAIN", "must not include a port"},
 
 		{"cookie path empty", false, map[string]string{"COOKIE_PATH": ""}, "COOKIE_PATH", "set but empty: an empty cookie Path makes browsers scope the cookies to the request path (/auth)"},
 		{"cookie path blank", false, map[string]string{"COOKIE_PATH": " "}, "COOKIE_PATH", "set but empty"},
@@ -534,7 +554,7 @@ func TestLoadCombinationOfErrors(t *testing.T) {
 	want := `config: 10 problems:
   CLOUDFRONT_DOMAIN="https://media.example.com/videos": must not contain a path
   CLOUDFRONT_PRIVATE_KEY=[redacted]: must be PEM text containing "-----BEGIN " (newlines may be written as \n)
-  COOKIE_DOMAIN="com": is a public suffix; browsers refuse cookies for it
+  COOKIE_DOMAIN="com": is a public suffix; browsers refuse cookies for it: use a domain of your own that CLOUDFRONT_DOMAIN is under, or leave it empty for host-only cookies
   COOKIE_PATH: set but empty: an empty cookie Path makes browsers scope the cookies to the request path (/auth), so CloudFront never receives them; use "/" or unset it
   COOKIE_SAMESITE="none": requires COOKIE_SECURE=true (browsers drop SameSite=None cookies without Secure)
   COOKIE_TTL="30s": must be between 1m and 168h
@@ -708,5 +728,24 @@ func checkDefaultScope(t *testing.T, c *Config) {
 	sc := c.Scopes[0]
 	if sc.Name != DefaultScope || sc.Path.String() != c.MediaPath || sc.CookiePath != c.Cookie.Path || sc.TTL != c.Cookie.TTL || len(sc.Allow) != 0 {
 		t.Errorf("default scope %+v", sc)
+	}
+}
+
+// TestPublicSuffixUnder names, for hosting parents every cloud user meets,
+// a public suffix under them, and none for an ordinary domain.
+func TestPublicSuffixUnder(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[string]string{
+		"amazonaws.com":         "s3.amazonaws.com",
+		"compute.amazonaws.com": "*.compute.amazonaws.com",
+		"windows.net":           "servicebus.windows.net",
+		"example.com":           "",
+		"s3.amazonaws.com":      "", // a public suffix itself
+		"media.example.co.uk":   "",
+	} {
+		got, ok := publicSuffixUnder(d)
+		if got != want || ok != (want != "") {
+			t.Errorf("publicSuffixUnder(%s) = %q, %v; want %q", d, got, ok, want)
+		}
 	}
 }

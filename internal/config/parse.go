@@ -128,8 +128,14 @@ func isDNSName(s string) bool {
 	return err != nil
 }
 
-// parseCookieDomain normalises a cookie Domain: one leading dot stripped, lower case.
-// It must be a registrable DNS name, never a public suffix.
+//go:generate go run gen_pslparents.go -psl public_suffix_list.dat
+
+// parseCookieDomain normalises a cookie Domain: one leading dot stripped, lower
+// case. It must be a DNS name a browser accepts as a Domain that no one
+// else's site lies under: not an IP address, not a public suffix of the
+// ICANN or the private section of the Public Suffix List (com, co.uk,
+// cloudfront.net, github.io), and not a parent of one (amazonaws.com, above
+// s3.amazonaws.com).
 func parseCookieDomain(v string) (string, error) {
 	d := strings.ToLower(strings.TrimPrefix(v, "."))
 	switch {
@@ -141,20 +147,61 @@ func parseCookieDomain(v string) (string, error) {
 		return "", errors.New("must be a bare domain name, without a path")
 	case strings.Contains(d, "*"):
 		return "", errors.New("must not contain a wildcard: a cookie Domain already covers every subdomain")
+	case strings.HasPrefix(d, "."):
+		return "", errors.New("must have one leading dot at most, which browsers ignore")
 	}
-	if _, err := netip.ParseAddr(d); err == nil {
-		return "", errors.New("must be a domain name, not an IP address (leave it empty for a host-only cookie)")
+	host := d
+	if h, _, err := net.SplitHostPort(d); err == nil {
+		host = h
+	}
+	if _, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")); err == nil {
+		return "", errors.New("must be a domain name, not an IP address: a cookie for an IP address is host-only, so leave COOKIE_DOMAIN empty")
 	}
 	if strings.Contains(d, ":") {
 		return "", errors.New("must not include a port: cookies ignore ports")
 	}
+	if strings.HasSuffix(d, ".") {
+		return "", fmt.Errorf(`must not end in ".": browsers compare it with host names written without one, so no host would match; write %s`, strings.TrimRight(d, "."))
+	}
 	if !isDNSName(d) {
 		return "", errors.New("must be a valid DNS name (labels of a-z, 0-9 and '-', at most 63 characters each)")
 	}
-	if ps, _ := publicsuffix.PublicSuffix(d); ps == d {
-		return "", errors.New("is a public suffix; browsers refuse cookies for it")
+	const instead = "use a domain of your own that CLOUDFRONT_DOMAIN is under, or leave it empty for host-only cookies"
+	if ps, icann := publicsuffix.PublicSuffix(d); ps == d {
+		switch {
+		case icann:
+			return "", errors.New("is a public suffix; browsers refuse cookies for it: " + instead)
+		case strings.Contains(d, "."):
+			return "", errors.New("is a public suffix; browsers refuse cookies for it: it is on the private section of the Public Suffix List, " +
+				"where a hosting service lists the domain its customers' sites share; " + instead)
+		default:
+			return "", errors.New("is a public suffix; browsers refuse cookies for it: they treat a name of one label as a top-level domain; leave it empty for host-only cookies")
+		}
+	}
+	if w, ok := publicSuffixUnder(d); ok {
+		return "", errPublicSuffixParent(w)
 	}
 	return d, nil
+}
+
+// publicSuffixUnder returns a public suffix strictly under the domain d, if
+// it has one: s3.amazonaws.com for amazonaws.com. publicsuffix cannot list
+// what lies under a name, so the parents come from the same list, generated.
+func publicSuffixUnder(d string) (string, bool) {
+	w, ok := publicSuffixParents[d]
+	if !ok {
+		return "", false
+	}
+	probe := strings.Replace(w, "*", "x", 1) // "*." stands for any label
+	ps, _ := publicsuffix.PublicSuffix(probe)
+	return w, ps == probe
+}
+
+// errPublicSuffixParent is the rule a cookie Domain above the public suffix
+// ps breaks.
+func errPublicSuffixParent(ps string) error {
+	return fmt.Errorf("is a parent of the public suffix %s: browsers would send the cookies to every site under it, other customers' sites included; "+
+		"use a domain of your own that CLOUDFRONT_DOMAIN is under, or leave it empty for host-only cookies", ps)
 }
 
 // domainMatches is RFC 6265 domain-match of a host name (no port) by a cookie domain.

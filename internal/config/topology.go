@@ -389,14 +389,18 @@ func (tc *topologyCheck) store() {
 }
 
 // suggestDomain proposes the registrable domain the API and CloudFront
-// share, when the API may set it.
+// share, when the API may set it and Load would accept it: a parent of
+// public suffixes (amazonaws.com) is not one to share.
 func (tc *topologyCheck) suggestDomain() string {
 	if tc.cdn == (Origin{}) {
 		return ""
 	}
 	d := tc.api.registrable()
 	if d != tc.api.Host && d == tc.cdn.registrable() && domainMatches(tc.cdn.Host, d) {
-		return "; set COOKIE_DOMAIN=" + d + ", the parent the API and CloudFront share"
+		if _, err := parseCookieDomain(d); err == nil {
+			return "; set COOKIE_DOMAIN=" + d + ", the parent the API and CloudFront share"
+		}
+		return "; their parent " + d + " is shared with other customers' sites, so it is no COOKIE_DOMAIN: route /auth/* through the distribution, so they share a host"
 	}
 	return "; the API and CloudFront share no parent domain: route /auth/* through the distribution, so they share a host"
 }

@@ -268,6 +268,29 @@ func TestCheckTopology(t *testing.T) {
 			not:  []want{{AreaSend, OK, "COOKIE_DOMAIN", ""}, {AreaStore, OK, "COOKIE_DOMAIN", ""}},
 		},
 		{
+			name: "a cookie domain above a hosting service's public suffix", env: topoEnv(map[string]string{"CLOUDFRONT_DOMAIN": "media.s3.amazonaws.com", "COOKIE_DOMAIN": ".amazonaws.com"}),
+			app: appOrigin, api: apiOrigin, problems: 2,
+			want: []want{
+				{AreaStore, Problem, "COOKIE_DOMAIN", "is a parent of the public suffix s3.amazonaws.com: browsers would send the cookies to every site under it, other customers' sites included"},
+				{AreaSend, Problem, "COOKIE_SAMESITE", "different sites"},
+			},
+			not: []want{{AreaSend, OK, "COOKIE_DOMAIN", ""}},
+		},
+		{
+			name: "a cookie domain on the private section of the public suffix list", env: topoEnv(map[string]string{"CLOUDFRONT_DOMAIN": "d111111abcdef8.cloudfront.net", "COOKIE_DOMAIN": "cloudfront.net"}),
+			app: appOrigin, api: apiOrigin, problems: 2,
+			want: []want{
+				{AreaStore, Problem, "COOKIE_DOMAIN", "private section of the Public Suffix List"},
+				{AreaSend, Problem, "COOKIE_SAMESITE", "different sites"},
+			},
+		},
+		{
+			name: "never suggests a cookie domain above a public suffix", env: topoEnv(map[string]string{"CLOUDFRONT_DOMAIN": "media.amazonaws.com", "COOKIE_DOMAIN": unset, "CORS_ALLOWED_ORIGINS": "https://app.amazonaws.com"}),
+			app: "https://app.amazonaws.com", api: "https://api.amazonaws.com", problems: 1,
+			want: []want{{AreaSend, Problem, "COOKIE_DOMAIN", "route /auth/* through the distribution"}},
+			not:  []want{{AreaSend, Problem, "COOKIE_DOMAIN", "set COOKIE_DOMAIN=amazonaws.com"}},
+		},
+		{
 			name: "no cloudfront domain: no send checks", env: topoEnv(map[string]string{"CLOUDFRONT_DOMAIN": unset}),
 			app: appOrigin, api: apiOrigin, problems: 1,
 			want: []want{
