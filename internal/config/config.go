@@ -56,6 +56,10 @@ type Config struct {
 	Auth               Auth
 	CORSAllowedOrigins []string       // CORS_ALLOWED_ORIGINS: exact origins, deduplicated
 	TrustedProxies     []netip.Prefix // TRUSTED_PROXIES: masked prefixes
+	// TrustedProxiesAllowAll is TRUSTED_PROXIES_ALLOW_ALL, default false:
+	// the operator's acknowledgement that TRUSTED_PROXIES trusts every
+	// IPv4 or every IPv6 address, without which Load refuses that.
+	TrustedProxiesAllowAll bool
 	// RateLimitPerIP is RATE_LIMIT_PER_IP, default 300/1m: issuance requests
 	// per client address (an IPv6 client's /64), before authentication.
 	RateLimitPerIP RateLimit
@@ -670,6 +674,37 @@ func (l *loader) proxies(c *Config) {
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 	}
+
+	// Trusting every address believes every client's X-Forwarded-For: only
+	// an operator who says so, because nothing but a proxy reaches the
+	// service, may have it.
+	allowAll, allowAllOK := l.boolean("TRUSTED_PROXIES_ALLOW_ALL", false)
+	every := addressCoverage(c.TrustedProxies).every()
+	switch {
+	case !allowAllOK:
+	case every != "" && !allowAll:
+		v, _ := l.get("TRUSTED_PROXIES")
+		l.fail("TRUSTED_PROXIES", v, "would trust "+every+": any client could forge X-Forwarded-For and choose the address "+
+			"that BIND_CLIENT_IP binds, the per-IP rate limit counts and the access log shows; list only your proxies' ranges "+
+			"(behind an ALB, the VPC's CIDR), or set TRUSTED_PROXIES_ALLOW_ALL=true if nothing but your proxies can reach the service")
+	case every == "" && allowAll:
+		v, _ := l.get("TRUSTED_PROXIES_ALLOW_ALL")
+		l.fail("TRUSTED_PROXIES_ALLOW_ALL", v, "only applies when TRUSTED_PROXIES trusts every IPv4 or every IPv6 address, which it does not: unset it")
+	default:
+		c.TrustedProxiesAllowAll = allowAll
+	}
+}
+
+// Warnings are what the server should log at warn level when it starts:
+// settings it accepts because the operator acknowledged their risk.
+func (c *Config) Warnings() []string {
+	var ws []string
+	if every := addressCoverage(c.TrustedProxies).every(); every != "" && c.TrustedProxiesAllowAll {
+		ws = append(ws, "TRUSTED_PROXIES trusts "+every+" (TRUSTED_PROXIES_ALLOW_ALL=true): X-Forwarded-For is believed from any client, "+
+			"so the client address BIND_CLIENT_IP binds, the per-IP rate limit counts and the access log shows is whatever the client says, "+
+			"unless nothing but your proxies can reach the service")
+	}
+	return ws
 }
 
 func (l *loader) rateLimits(c *Config) {
@@ -768,10 +803,14 @@ func (c *Config) MarshalZerologObject(e *zerolog.Event) {
 		Str("alb_public_keys_url", c.Auth.ALBKeysURL).
 		Strs("cors_allowed_origins", c.CORSAllowedOrigins).
 		Strs("trusted_proxies", proxies).
+		Bool("trusted_proxies_allow_all", c.TrustedProxiesAllowAll).
 		Stringer("rate_limit_per_ip", c.RateLimitPerIP).
 		Stringer("rate_limit_per_identity", c.RateLimitPerIdentity).
 		Str("log_level", c.LogLevel.String()).
 		Str("log_format", c.LogFormat)
+	if ws := c.Warnings(); len(ws) > 0 {
+		e.Strs("warnings", ws)
+	}
 }
 
 // refreshInterval names 0 "never" in the log.

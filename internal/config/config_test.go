@@ -297,6 +297,21 @@ func TestLoadAccepts(t *testing.T) {
 			func(c *Config) (any, any) {
 				return c.TrustedProxies, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
 			}},
+		{"trusted proxies written IPv4-mapped are the IPv4 ranges clients come from", false, map[string]string{"TRUSTED_PROXIES": "::ffff:10.0.0.0/104, ::ffff:192.0.2.1, 10.0.0.0/8"},
+			func(c *Config) (any, any) {
+				return c.TrustedProxies, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32")}
+			}},
+		{"trusted proxies covering all but one IPv4 address", false, map[string]string{"TRUSTED_PROXIES": allButLastIPv4()},
+			func(c *Config) (any, any) {
+				return []any{len(c.TrustedProxies), c.TrustedProxiesAllowAll}, []any{32, false}
+			}},
+		{"trusted proxies trusting every address, acknowledged", false, map[string]string{"TRUSTED_PROXIES": "0.0.0.0/0, ::/0", "TRUSTED_PROXIES_ALLOW_ALL": "true"},
+			func(c *Config) (any, any) {
+				return []any{c.TrustedProxies, c.TrustedProxiesAllowAll},
+					[]any{[]netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}, true}
+			}},
+		{"trusted proxies allow all false is the default", false, map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8", "TRUSTED_PROXIES_ALLOW_ALL": "false"},
+			func(c *Config) (any, any) { return c.TrustedProxiesAllowAll, false }},
 		{"rate limits default", false, nil,
 			func(c *Config) (any, any) {
 				return []any{c.RateLimitPerIP, c.RateLimitPerIdentity},
@@ -490,10 +505,31 @@ func TestLoadRejects(t *testing.T) {
 		{"cors default port", false, map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.com:443"}, "CORS_ALLOWED_ORIGINS", "must omit the default port :443"},
 		{"cors wildcard subdomain", false, map[string]string{"CORS_ALLOWED_ORIGINS": "https://*.example.com"}, "CORS_ALLOWED_ORIGINS", "wildcard"},
 		{"cors one bad among good", false, map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example.com,*,https://b.example.com"}, "CORS_ALLOWED_ORIGINS", "never *"},
+		{"cors null in capitals among good", false, map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example.com, NULL"}, "CORS_ALLOWED_ORIGINS", "never null"},
+		{"cors wildcard host", false, map[string]string{"CORS_ALLOWED_ORIGINS": "https://*"}, "CORS_ALLOWED_ORIGINS", "wildcard"},
+		{"cors wildcard scheme", false, map[string]string{"CORS_ALLOWED_ORIGINS": "*://app.example.com"}, "CORS_ALLOWED_ORIGINS", "scheme must be https or http"},
+		{"cors wildcard port", false, map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.com:*"}, "CORS_ALLOWED_ORIGINS", "wildcard"},
+		{"cors wildcard within a label", false, map[string]string{"CORS_ALLOWED_ORIGINS": "https://app-*.example.com"}, "CORS_ALLOWED_ORIGINS", "wildcard"},
+		{"cors wildcard path", false, map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.com/*"}, "CORS_ALLOWED_ORIGINS", "must not contain a path"},
+		{"cors domain pattern without scheme", false, map[string]string{"CORS_ALLOWED_ORIGINS": ".example.com"}, "CORS_ALLOWED_ORIGINS", "scheme://host[:port]"},
+		{"cors no host", false, map[string]string{"CORS_ALLOWED_ORIGINS": "https://"}, "CORS_ALLOWED_ORIGINS", "has no host"},
 
 		{"trusted proxy bad prefix", false, map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES", "must be a CIDR"},
 		{"trusted proxy host name", false, map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}, "TRUSTED_PROXIES", "must be a CIDR"},
 		{"trusted proxy zone", false, map[string]string{"TRUSTED_PROXIES": "fe80::1%eth0"}, "TRUSTED_PROXIES", "must be a CIDR"},
+		{"trusted proxies: all of IPv4", false, map[string]string{"TRUSTED_PROXIES": "0.0.0.0/0"}, "TRUSTED_PROXIES", "trust every IPv4 address: any client could forge X-Forwarded-For"},
+		{"trusted proxies: all of IPv6", false, map[string]string{"TRUSTED_PROXIES": "::/0"}, "TRUSTED_PROXIES", "every IPv6 address"},
+		{"trusted proxies: all of IPv4 in halves", false, map[string]string{"TRUSTED_PROXIES": "0.0.0.0/1,128.0.0.0/1"}, "TRUSTED_PROXIES", "trust every IPv4 address"},
+		{"trusted proxies: all of IPv4, unsorted and overlapping", false, map[string]string{"TRUSTED_PROXIES": "192.0.0.0/2, 10.0.0.0/8, 0.0.0.0/2, 128.0.0.0/3, 160.0.0.0/3, 64.0.0.0/2"}, "TRUSTED_PROXIES", "trust every IPv4 address"},
+		{"trusted proxies: all of IPv4, to the last address", false, map[string]string{"TRUSTED_PROXIES": allButLastIPv4() + ",255.255.255.255"}, "TRUSTED_PROXIES", "trust every IPv4 address"},
+		{"trusted proxies: all of IPv6 in halves", false, map[string]string{"TRUSTED_PROXIES": "8000::/1, ::/1"}, "TRUSTED_PROXIES", "every IPv6 address"},
+		{"trusted proxies: every IPv4-mapped address", false, map[string]string{"TRUSTED_PROXIES": "::ffff:0:0/96"}, "TRUSTED_PROXIES", "trust every IPv4 address"},
+		{"trusted proxies: IPv4-mapped and IPv4 halves", false, map[string]string{"TRUSTED_PROXIES": "::ffff:0.0.0.0/97, 128.0.0.0/1"}, "TRUSTED_PROXIES", "trust every IPv4 address"},
+		{"trusted proxies: an IPv6 range holding every IPv4-mapped address", false, map[string]string{"TRUSTED_PROXIES": "::/80"}, "TRUSTED_PROXIES", "trust every IPv4 address"},
+		{"trusted proxies: all, acknowledgement off", false, map[string]string{"TRUSTED_PROXIES": "0.0.0.0/0", "TRUSTED_PROXIES_ALLOW_ALL": "false"}, "TRUSTED_PROXIES", "TRUSTED_PROXIES_ALLOW_ALL=true"},
+		{"trusted proxies allow all not a bool", false, map[string]string{"TRUSTED_PROXIES": "0.0.0.0/0", "TRUSTED_PROXIES_ALLOW_ALL": "yes"}, "TRUSTED_PROXIES_ALLOW_ALL", "must be true or false"},
+		{"trusted proxies allow all with narrow proxies", false, map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8", "TRUSTED_PROXIES_ALLOW_ALL": "true"}, "TRUSTED_PROXIES_ALLOW_ALL", "only applies when TRUSTED_PROXIES trusts every IPv4 or every IPv6 address"},
+		{"trusted proxies allow all without proxies", false, map[string]string{"TRUSTED_PROXIES_ALLOW_ALL": "true"}, "TRUSTED_PROXIES_ALLOW_ALL", "only applies when"},
 
 		{"rate limit without window", false, map[string]string{"RATE_LIMIT_PER_IP": "300"}, "RATE_LIMIT_PER_IP", `must be "N/duration"`},
 		{"rate limit bare unit", false, map[string]string{"RATE_LIMIT_PER_IP": "300/m"}, "RATE_LIMIT_PER_IP", `must be "N/duration"`},
@@ -549,9 +585,10 @@ func TestLoadCombinationOfErrors(t *testing.T) {
 		"COOKIE_TTL":             "30s",
 		"AUTH_MODE":              "dev",
 		"CORS_ALLOWED_ORIGINS":   "*, https://app.example.com/",
+		"TRUSTED_PROXIES":        "0.0.0.0/1, 128.0.0.0/1",
 		"LOG_FORMAT":             "xml",
 	}), false)
-	want := `config: 10 problems:
+	want := `config: 11 problems:
   CLOUDFRONT_DOMAIN="https://media.example.com/videos": must not contain a path
   CLOUDFRONT_PRIVATE_KEY=[redacted]: must be PEM text containing "-----BEGIN " (newlines may be written as \n)
   COOKIE_DOMAIN="com": is a public suffix; browsers refuse cookies for it: use a domain of your own that CLOUDFRONT_DOMAIN is under, or leave it empty for host-only cookies
@@ -561,6 +598,7 @@ func TestLoadCombinationOfErrors(t *testing.T) {
   AUTH_MODE="dev": only available with --dev
   CORS_ALLOWED_ORIGINS="*": never *: browsers refuse a wildcard origin with credentials
   CORS_ALLOWED_ORIGINS="https://app.example.com/": must not end in "/": browsers send https://app.example.com
+  TRUSTED_PROXIES="0.0.0.0/1, 128.0.0.0/1": would trust every IPv4 address: any client could forge X-Forwarded-For and choose the address that BIND_CLIENT_IP binds, the per-IP rate limit counts and the access log shows; list only your proxies' ranges (behind an ALB, the VPC's CIDR), or set TRUSTED_PROXIES_ALLOW_ALL=true if nothing but your proxies can reach the service
   LOG_FORMAT="xml": must be one of json, console`
 	if err == nil || err.Error() != want {
 		t.Errorf("Load error =\n%v\nwant\n%s", err, want)
@@ -719,6 +757,17 @@ func FuzzLoadNeverShowsKey(f *testing.F) {
 	})
 }
 
+// allButLastIPv4 is 32 prefixes, from 0.0.0.0/1 to 255.255.255.254/32, that
+// cover every IPv4 address but 255.255.255.255.
+func allButLastIPv4() string {
+	var ps []string
+	for bits := 1; bits <= 32; bits++ {
+		ones := uint32(0xffffffff) << (33 - bits) // bits-1 ones, then a zero
+		ps = append(ps, fmt.Sprintf("%d.%d.%d.%d/%d", byte(ones>>24), byte(ones>>16), byte(ones>>8), byte(ones), bits))
+	}
+	return strings.Join(ps, ",")
+}
+
 // checkDefaultScope asserts the single scope built from MEDIA_PATH.
 func checkDefaultScope(t *testing.T, c *Config) {
 	t.Helper()
@@ -728,6 +777,62 @@ func checkDefaultScope(t *testing.T, c *Config) {
 	sc := c.Scopes[0]
 	if sc.Name != DefaultScope || sc.Path.String() != c.MediaPath || sc.CookiePath != c.Cookie.Path || sc.TTL != c.Cookie.TTL || len(sc.Allow) != 0 {
 		t.Errorf("default scope %+v", sc)
+	}
+}
+
+// allButFirstIPv4 is 32 prefixes, from 0.0.0.1/32 to 128.0.0.0/1, that
+// cover every IPv4 address but 0.0.0.0.
+func allButFirstIPv4() string {
+	var ps []string
+	for bits := 32; bits >= 1; bits-- {
+		a := uint32(1) << (32 - bits)
+		ps = append(ps, fmt.Sprintf("%d.%d.%d.%d/%d", byte(a>>24), byte(a>>16), byte(a>>8), byte(a), bits))
+	}
+	return strings.Join(ps, ",")
+}
+
+func TestAddressCoverage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		prefixes       string
+		share4, share6 float64
+		all4, all6     bool
+	}{
+		{"", 0, 0, false, false},
+		{"10.0.0.0/8", 1.0 / 256, 0, false, false},
+		{"10.0.0.0/8, 10.1.0.0/16, 11.0.0.0/8", 2.0 / 256, 0, false, false},
+		{"0.0.0.0/0", 1, 0, true, false},
+		{"10.0.0.0/8, 0.0.0.0/0", 1, 0, true, false},
+		{"0.0.0.0/1, 128.0.0.0/1", 1, 0, true, false},
+		{"128.0.0.0/1, 0.0.0.0/2, 64.0.0.0/2", 1, 0, true, false},
+		{"0.0.0.0/1, 128.0.0.0/2", 0.75, 0, false, false},
+		{allButLastIPv4(), 1, 0, false, false},
+		{allButLastIPv4() + ", 255.255.255.255/32", 1, 0, true, false},
+		{allButFirstIPv4(), 1, 0, false, false},
+		{allButFirstIPv4() + ", 0.0.0.0/32", 1, 0, true, false},
+		{"::/0", 1, 1, true, true},
+		{"::/1, 8000::/1", 1, 1, true, true},
+		{"8000::/1", 0, 0.5, false, false},
+		{"::ffff:0:0/96", 1, 0, true, false},
+		{"::ffff:0:0/97", 0.5, 0, false, false},
+		{"::ffff:0:0/97, 128.0.0.0/1", 1, 0, true, false},
+		{"::/80", 1, 0, true, false},
+		{"64:ff9b::/96", 0, 0, false, false}, // NAT64 addresses are IPv6 ones
+		{"fc00::/7", 0, 1.0 / 128, false, false},
+		{"2001:db8::/32, 10.0.0.0/8", 1.0 / 256, 0, false, false},
+	}
+	for _, tt := range tests {
+		var ps []netip.Prefix
+		for _, s := range strings.Split(tt.prefixes, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				ps = append(ps, netip.MustParsePrefix(s))
+			}
+		}
+		c := addressCoverage(ps)
+		near := func(a, b float64) bool { return a-b < 1e-6 && b-a < 1e-6 }
+		if !near(c.share4, tt.share4) || !near(c.share6, tt.share6) || c.all4 != tt.all4 || c.all6 != tt.all6 {
+			t.Errorf("addressCoverage(%.60s) = %+v, want share4 %g share6 %g all4 %v all6 %v", tt.prefixes, c, tt.share4, tt.share6, tt.all4, tt.all6)
+		}
 	}
 }
 

@@ -6,10 +6,12 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -366,20 +368,131 @@ func parseOrigin(o string, dev bool) error {
 	return nil
 }
 
-// parseProxy parses a CIDR or a bare IP (as a /32 or /128), masked.
+// parseProxy parses a CIDR or a bare IP (as a /32 or /128), masked. An
+// IPv4-mapped range (::ffff:10.0.0.0/104) becomes the IPv4 range it maps
+// (10.0.0.0/8): client addresses are compared unmapped.
 func parseProxy(v string) (netip.Prefix, error) {
 	if strings.Contains(v, "/") {
 		p, err := netip.ParsePrefix(v)
 		if err != nil {
 			return netip.Prefix{}, errors.New("must be a CIDR (10.0.0.0/8) or an IP address")
 		}
-		return p.Masked(), nil
+		return unmapPrefix(p.Masked()), nil
 	}
 	a, err := netip.ParseAddr(v)
 	if err != nil || a.Zone() != "" {
 		return netip.Prefix{}, errors.New("must be a CIDR (10.0.0.0/8) or an IP address")
 	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
+	return unmapPrefix(netip.PrefixFrom(a, a.BitLen())), nil
+}
+
+// unmapPrefix turns an IPv4-mapped prefix of /96 or longer into IPv4.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p
+}
+
+// coverage is how much of each address family some prefixes hold together.
+type coverage struct {
+	share4, share6 float64 // from 0 to 1, approximately
+	all4, all6     bool    // every address, exactly
+}
+
+// wide is the share of an address family from which trusted ranges count
+// as very broad: a /7's worth or more, 33 million IPv4 addresses, where a
+// VPC is a /16 at most and all of 10.0.0.0/8 a /8.
+const wide = 1.0 / 128
+
+// every names what c holds all of: "every IPv4 address", "every IPv6
+// address", both, or "" for neither.
+func (c coverage) every() string {
+	switch {
+	case c.all4 && c.all6:
+		return "every IPv4 and every IPv6 address"
+	case c.all4:
+		return "every IPv4 address"
+	case c.all6:
+		return "every IPv6 address"
+	}
+	return ""
+}
+
+var mappedIPv4 = netip.MustParsePrefix("::ffff:0.0.0.0/96")
+
+// addressCoverage merges the prefixes and measures what they hold. An IPv6
+// prefix holds the IPv4 addresses whose IPv4-mapped form it holds: ::/80
+// holds every IPv4 address.
+func addressCoverage(prefixes []netip.Prefix) coverage {
+	var r4, r6 []addrRange
+	for _, p := range prefixes {
+		p = p.Masked()
+		switch {
+		case p.Addr().Is4():
+			r4 = append(r4, rangeOf(p))
+		default:
+			r6 = append(r6, rangeOf(p))
+			if m := unmapPrefix(p); m.Addr().Is4() {
+				r4 = append(r4, rangeOf(m))
+			} else if p.Bits() <= mappedIPv4.Bits() && p.Contains(mappedIPv4.Addr()) {
+				r4 = append(r4, rangeOf(netip.PrefixFrom(netip.IPv4Unspecified(), 0)))
+			}
+		}
+	}
+	var c coverage
+	c.share4, c.all4 = merge(r4, 32)
+	c.share6, c.all6 = merge(r6, 128)
+	return c
+}
+
+// addrRange is the addresses from first to last, inclusive.
+type addrRange struct{ first, last netip.Addr }
+
+func rangeOf(p netip.Prefix) addrRange {
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	last, _ := netip.AddrFromSlice(b)
+	return addrRange{p.Addr(), last}
+}
+
+// merge returns the share of the bits-bit address space that the ranges
+// hold together, and whether they hold all of it.
+func merge(ranges []addrRange, bits int) (share float64, all bool) {
+	if len(ranges) == 0 {
+		return 0, false
+	}
+	slices.SortFunc(ranges, func(a, b addrRange) int { return a.first.Compare(b.first) })
+	total := math.Ldexp(1, bits)
+	cur := ranges[0]
+	all = !cur.first.Prev().IsValid() // the first range starts at the lowest address
+	gapless := true
+	for _, r := range ranges[1:] {
+		if r.first.Compare(cur.last) <= 0 || r.first == cur.last.Next() {
+			if r.last.Compare(cur.last) > 0 {
+				cur.last = r.last
+			}
+			continue
+		}
+		share += size(cur)
+		cur, gapless = r, false
+	}
+	share += size(cur)
+	all = all && gapless && !cur.last.Next().IsValid() // ... and it reaches the highest
+	return min(share/total, 1), all
+}
+
+// size is the number of addresses in r, approximately.
+func size(r addrRange) float64 { return addrValue(r.last) - addrValue(r.first) + 1 }
+
+func addrValue(a netip.Addr) float64 {
+	v := 0.0
+	for _, b := range a.AsSlice() {
+		v = v*256 + float64(b)
+	}
+	return v
 }
 
 func isPrintableASCII(s string) bool {

@@ -129,10 +129,11 @@ const (
 	AreaStore  Area = iota // will the browser store the cookies the API sets?
 	AreaSend               // will it send them with media requests to CloudFront?
 	AreaCORS               // will CORS let the SPA read the API's answers, and the CDN's?
+	AreaProxy              // whose X-Forwarded-For is believed (TRUSTED_PROXIES)?
 	AreaConfig             // other configuration errors: serve would refuse to start
 )
 
-// String names the area: "store", "send", "cors" or "config".
+// String names the area: "store", "send", "cors", "proxy" or "config".
 func (a Area) String() string {
 	switch a {
 	case AreaStore:
@@ -141,6 +142,8 @@ func (a Area) String() string {
 		return "send"
 	case AreaCORS:
 		return "cors"
+	case AreaProxy:
+		return "proxy"
 	}
 	return "config"
 }
@@ -224,6 +227,7 @@ func CheckTopology(lookupEnv func(string) (string, bool), dev bool, t Topology) 
 	tc.store()
 	tc.send()
 	tc.cors()
+	tc.proxies()
 	slices.SortStableFunc(tc.findings, func(a, b Finding) int { return int(a.Area) - int(b.Area) })
 	return Report{App: t.App, API: t.API, CloudFront: tc.cdn, SetCookie: tc.setCookie(), Findings: tc.findings}
 }
@@ -259,6 +263,8 @@ func areaOf(name string) Area {
 		return AreaSend
 	case "CORS_ALLOWED_ORIGINS":
 		return AreaCORS
+	case "TRUSTED_PROXIES", "TRUSTED_PROXIES_ALLOW_ALL":
+		return AreaProxy
 	}
 	return AreaConfig
 }
@@ -535,4 +541,40 @@ func nearMiss(allowed []string, app Origin) string {
 		}
 	}
 	return ""
+}
+
+// proxies: whose X-Forwarded-For will the service believe? Only said when
+// TRUSTED_PROXIES is set: without it, the TCP peer is the client.
+func (tc *topologyCheck) proxies() {
+	trusted := tc.c.TrustedProxies
+	if len(trusted) == 0 || !tc.known("TRUSTED_PROXIES", "TRUSTED_PROXIES_ALLOW_ALL") {
+		return
+	}
+	names := make([]string, len(trusted))
+	for i, p := range trusted {
+		names[i] = p.String()
+	}
+	value := strings.Join(names, ",")
+	cov := addressCoverage(trusted)
+	var broad []string
+	if cov.share4 >= wide {
+		broad = append(broad, fmt.Sprintf("%.3g%% of all IPv4 addresses", 100*cov.share4))
+	}
+	if cov.share6 >= wide {
+		broad = append(broad, fmt.Sprintf("%.3g%% of all IPv6 addresses", 100*cov.share6))
+	}
+	switch {
+	case cov.every() != "":
+		tc.add(AreaProxy, Note, "TRUSTED_PROXIES", value,
+			"trusts %s (TRUSTED_PROXIES_ALLOW_ALL=true): any client that reaches the service directly can write its own X-Forwarded-For, "+
+				"and the address BIND_CLIENT_IP binds, the per-IP rate limit counts and the access log shows is whatever it says; "+
+				"keep it only while nothing but your proxies can reach the service", cov.every())
+	case len(broad) > 0:
+		tc.add(AreaProxy, Note, "TRUSTED_PROXIES", value,
+			"trusts %s, a range as broad as a /7 or broader: every host in it can forge X-Forwarded-For and choose the client address "+
+				"the service believes; list only your proxies' ranges (behind an ALB, the VPC's CIDR)", strings.Join(broad, " and "))
+	default:
+		tc.add(AreaProxy, OK, "TRUSTED_PROXIES", value,
+			"X-Forwarded-For is believed only from %s: from any other peer the TCP address is the client's", value)
+	}
 }

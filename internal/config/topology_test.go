@@ -291,6 +291,33 @@ func TestCheckTopology(t *testing.T) {
 			not:  []want{{AreaSend, Problem, "COOKIE_DOMAIN", "set COOKIE_DOMAIN=amazonaws.com"}},
 		},
 		{
+			name: "trusted proxies trusting every address", env: topoEnv(map[string]string{"TRUSTED_PROXIES": "0.0.0.0/1, 128.0.0.0/1"}),
+			app: appOrigin, api: apiOrigin, problems: 1,
+			want: []want{{AreaProxy, Problem, "TRUSTED_PROXIES", "would trust every IPv4 address: any client could forge X-Forwarded-For"}},
+		},
+		{
+			name: "trusted proxies trusting every address, acknowledged", env: topoEnv(map[string]string{"TRUSTED_PROXIES": "::/0", "TRUSTED_PROXIES_ALLOW_ALL": "true"}),
+			app: appOrigin, api: apiOrigin,
+			want: []want{{AreaProxy, Note, "TRUSTED_PROXIES", "trusts every IPv4 and every IPv6 address (TRUSTED_PROXIES_ALLOW_ALL=true)"}},
+		},
+		{
+			name: "trusted proxies very broad", env: topoEnv(map[string]string{"TRUSTED_PROXIES": "0.0.0.0/1, 10.0.0.0/8"}),
+			app: appOrigin, api: apiOrigin,
+			want: []want{{AreaProxy, Note, "TRUSTED_PROXIES", "trusts 50% of all IPv4 addresses"}},
+			not:  []want{{AreaProxy, OK, "TRUSTED_PROXIES", ""}},
+		},
+		{
+			name: "trusted proxies very broad in IPv6", env: topoEnv(map[string]string{"TRUSTED_PROXIES": "2000::/3"}),
+			app: appOrigin, api: apiOrigin,
+			want: []want{{AreaProxy, Note, "TRUSTED_PROXIES", "trusts 12.5% of all IPv6 addresses"}},
+		},
+		{
+			name: "trusted proxies of a VPC", env: topoEnv(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/16"}),
+			app: appOrigin, api: apiOrigin,
+			want: []want{{AreaProxy, OK, "TRUSTED_PROXIES", "X-Forwarded-For is believed only from 10.0.0.0/16"}},
+			not:  []want{{AreaProxy, Note, "TRUSTED_PROXIES", ""}},
+		},
+		{
 			name: "no cloudfront domain: no send checks", env: topoEnv(map[string]string{"CLOUDFRONT_DOMAIN": unset}),
 			app: appOrigin, api: apiOrigin, problems: 1,
 			want: []want{
