@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,14 +15,14 @@ import (
 // included, and a usage error (2) for a missing or invalid origin flag.
 func check(args []string, dev bool, getenv func(string) (string, bool), stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	appFlag := fs.String("app-origin", "", "origin of the SPA's page, e.g. https://app.example.com (required)")
 	apiFlag := fs.String("api-origin", "", "origin the SPA calls for /auth/media-cookies (default: the app origin, CloudFront routing /auth/* to the service)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: server [--dev] check --app-origin ORIGIN [--api-origin ORIGIN]")
+		fmt.Fprintln(fs.Output(), "usage: server [--dev] check --app-origin ORIGIN [--api-origin ORIGIN]")
+		fmt.Fprintln(fs.Output(), "Explain whether a browser will store the cookies, send them to CloudFront, and pass CORS, as configured by the environment.")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	if *appFlag == "" {
@@ -121,20 +120,4 @@ func count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// parseFlags parses a subcommand's flags; anything left over is a usage
-// error, as is a bad flag. -h is flag.ErrHelp.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %s: %w", errUsage, fs.Name(), err)
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: %s: unexpected argument %q", errUsage, fs.Name(), fs.Arg(0))
-	}
-	return nil
 }

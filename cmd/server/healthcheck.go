@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -10,7 +12,15 @@ import (
 
 // healthcheck probes GET /healthz on LISTEN_ADDR over loopback: the
 // container image has no shell or curl for its HEALTHCHECK.
-func healthcheck(ctx context.Context, getenv func(string) (string, bool)) error {
+func healthcheck(ctx context.Context, args []string, getenv func(string) (string, bool), stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: server healthcheck")
+		fmt.Fprintln(fs.Output(), "GET /healthz on 127.0.0.1 at LISTEN_ADDR's port (default 8080), for a container HEALTHCHECK: exit status 0 when it answers 200, 1 otherwise.")
+	}
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
 	addr, ok := getenv("LISTEN_ADDR")
 	if !ok || addr == "" {
 		addr = ":8080"

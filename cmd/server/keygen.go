@@ -27,18 +27,15 @@ import (
 // next steps on stderr.
 func keygen(args []string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	fset.SetOutput(stderr)
 	typ := fset.String("type", "", "rsa (RSA 2048: SHA-1 or SHA-256) or ecdsa (P-256: SHA-256)")
 	out := fset.String("out", "", "file to write the private key to (mode 0600; an existing file is never overwritten)")
 	fset.Usage = func() {
-		fmt.Fprintln(stderr, "usage: server keygen --type rsa|ecdsa --out private.pem > public.pem")
+		fmt.Fprintln(fset.Output(), "usage: server keygen --type rsa|ecdsa --out private.pem > public.pem")
+		fmt.Fprintln(fset.Output(), "Write a new private key CloudFront accepts to --out and print its public key, ready for CloudFront.")
 		fset.PrintDefaults()
 	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: keygen: %w", errUsage, err)
+	if err := parseArgs(fset, args, stdout, stderr); err != nil {
+		return err
 	}
 	var problem string
 	switch {

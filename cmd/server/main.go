@@ -11,6 +11,7 @@
 //	server keygen --type rsa|ecdsa --out FILE
 //	                           write a new private key (0600, never over a file), print its public key
 //	server healthcheck         probe /healthz, for the container HEALTHCHECK
+//	server help [COMMAND]      print the usage (as does --help after any command)
 //
 // check and verify exit 0 when all is well, 1 when they find a problem or
 // CloudFront would deny, and 2 for a usage error.
@@ -26,6 +27,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"syscall"
 
 	"github.com/cfcookies/cfcookies/internal/config"
@@ -47,7 +50,7 @@ var errUsage = errors.New("usage")
 // exitCode is 2 for usage and configuration errors, 1 for the rest.
 func exitCode(err error) int {
 	var cfgErr config.Errors
-	if errors.Is(err, errUsage) || errors.As(err, &cfgErr) || errors.Is(err, flag.ErrHelp) {
+	if errors.Is(err, errUsage) || errors.As(err, &cfgErr) {
 		return 2
 	}
 	return 1
@@ -55,33 +58,123 @@ func exitCode(err error) int {
 
 // run is the whole program: main only wires the process to it, and tests
 // call it directly. getenv is os.LookupEnv in production.
+//
+// Help (help, help COMMAND, or --help or -h where a flag may be) goes to
+// stdout with exit status 0; a usage error prints the usage on stderr and
+// exits with 2.
 func run(ctx context.Context, args []string, getenv func(string) (string, bool), stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	commands := []struct{ name, summary string }{
+		{"serve", "run the API (the default)"},
+		{"check", "explain whether the browser will store the cookies, send them to CloudFront, and pass CORS"},
+		{"verify", "say whether CloudFront would accept signed cookies for a URL, and if not, why"},
+		{"keygen", "write a new private key (0600, never over a file) and print its public key"},
+		{"healthcheck", "probe /healthz, for the container HEALTHCHECK"},
+		{"help", "print this usage, or a command's with: help COMMAND"},
+	}
+	prog := filepath.Base(args[0])
+	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	dev := fs.Bool("dev", false, "development mode: ephemeral key, X-Dev-User identity, local defaults")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [--dev] [serve|check|verify|keygen|healthcheck] [flags]\n", args[0])
+		w := fs.Output()
+		fmt.Fprintf(w, "usage: %s [--dev] <command> [flags]\n\ncommands:\n", prog)
+		for _, c := range commands {
+			fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+		}
+		fmt.Fprintf(w, "\nflags:\n")
 		fs.PrintDefaults()
+		fmt.Fprintf(w, "\nConfiguration comes from the environment: see README.md. %s COMMAND --help describes a command.\n", prog)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+	if err := parseArgs(fs, args[1:], stdout, stderr); err != nil {
+		return helpIsNoError(err)
+	}
+	cmd, rest := "serve", []string(nil)
+	if fs.NArg() > 0 {
+		cmd, rest = fs.Arg(0), fs.Args()[1:]
+	}
+	if cmd == "help" {
+		switch {
+		case len(rest) > 1:
+			fs.Usage()
+			return fmt.Errorf("%w: help: unexpected argument %q", errUsage, rest[1])
+		case len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" || rest[0] == "-help" || rest[0] == "--help":
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return nil
+		}
+		cmd, rest = rest[0], []string{"--help"}
+	}
+	if !slices.ContainsFunc(commands, func(c struct{ name, summary string }) bool { return c.name == cmd }) {
+		fs.Usage()
+		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+	return helpIsNoError(dispatch(ctx, cmd, rest, *dev, getenv, stdout, stderr))
+}
+
+// helpIsNoError turns flag.ErrHelp, returned once the usage asked for is
+// printed, into success.
+func helpIsNoError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+// dispatch runs the command cmd with the arguments that follow it.
+func dispatch(ctx context.Context, cmd string, args []string, dev bool, getenv func(string) (string, bool), stdout, stderr io.Writer) error {
+	switch cmd {
+	case "serve":
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.Usage = func() {
+			fmt.Fprintln(fs.Output(), "usage: server [--dev] [serve]")
+			fmt.Fprintln(fs.Output(), "Run the API on LISTEN_ADDR, and metrics on METRICS_ADDR, as the environment configures them (see README.md).")
+			fmt.Fprintln(fs.Output(), "With --dev: local defaults, an ephemeral key, X-Dev-User identities and an emulated CloudFront on DEV_CDN_ADDR.")
+		}
+		if err := parseFlags(fs, args, stdout, stderr); err != nil {
 			return err
 		}
-		return fmt.Errorf("%w: %w", errUsage, err)
-	}
-	cmd := fs.Arg(0)
-	switch cmd {
-	case "", "serve":
-		return serve(ctx, *dev, getenv, stdout)
+		return serve(ctx, dev, getenv, stdout)
 	case "check":
-		return check(fs.Args()[1:], *dev, getenv, stdout, stderr)
+		return check(args, dev, getenv, stdout, stderr)
 	case "verify":
-		return verify(ctx, fs.Args()[1:], os.Stdin, stdout, stderr)
+		return verify(ctx, args, os.Stdin, stdout, stderr)
 	case "healthcheck":
-		return healthcheck(ctx, getenv)
+		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "keygen":
-		return keygen(fs.Args()[1:], stdout, stderr)
+		return keygen(args, stdout, stderr)
 	}
-	fs.Usage()
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+// parseArgs parses flags, and routes the usage: asked for with -h or
+// --help, it goes to stdout and the error is flag.ErrHelp; after a bad
+// flag, it goes to stderr and the error is a usage error. fs.Usage must
+// write to fs.Output(), which is stderr afterwards.
+func parseArgs(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	fs.SetOutput(io.Discard) // flag would print the usage itself, to one writer
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return err
+	case err != nil:
+		fs.SetOutput(stderr)
+		fs.Usage()
+		return fmt.Errorf("%w: %s: %w", errUsage, fs.Name(), err)
+	}
+	fs.SetOutput(stderr)
+	return nil
+}
+
+// parseFlags is parseArgs for a command that takes flags only: an
+// argument left over is a usage error too.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	if err := parseArgs(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: %s: unexpected argument %q", errUsage, fs.Name(), fs.Arg(0))
+	}
+	return nil
 }

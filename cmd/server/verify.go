@@ -37,7 +37,6 @@ const maxCookieHeader = 64 << 10
 // read only for --cookie -.
 func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	rawURL := fs.String("url", "", "the URL the browser requests, e.g. https://media.example.com/media/alice/a.png (required)")
 	cookieHeader := fs.String("cookie", "", `the Cookie header the browser sends; "-" reads it from stdin, keeping it out of the process list and shell history`)
 	policy := fs.String("policy", "", "the CloudFront-Policy value, instead of --cookie")
@@ -49,11 +48,12 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	clientIP := fs.String("client-ip", "", "the viewer's IP address, for a policy with IpAddress")
 	nowFlag := fs.String("now", "", "the time of the request, RFC 3339 (default: now)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: server verify --url URL (--cookie HEADER|- | --policy P --signature S --key-pair-id ID [--hash-algorithm SHA256])")
-		fmt.Fprintln(stderr, "                     --public-key KEYID=FILE... [--client-ip IP] [--now RFC3339]")
+		fmt.Fprintln(fs.Output(), "usage: server verify --url URL (--cookie HEADER|- | --policy P --signature S --key-pair-id ID [--hash-algorithm SHA256])")
+		fmt.Fprintln(fs.Output(), "                     --public-key KEYID=FILE... [--client-ip IP] [--now RFC3339]")
+		fmt.Fprintln(fs.Output(), "Say whether CloudFront would accept the signed cookies for the URL and, if not, exactly why.")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	usage := func(format string, a ...any) error {
