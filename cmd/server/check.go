@@ -71,16 +71,17 @@ func printReport(w io.Writer, r config.Report) {
 		config.AreaStore:  "Will the browser store the cookies the API sets?",
 		config.AreaSend:   "Will the browser send them to " + cdn + "?",
 		config.AreaCORS:   "Will CORS pass?",
+		config.AreaProxy:  "Whose X-Forwarded-For will the service believe (TRUSTED_PROXIES)?",
 		config.AreaConfig: "Other configuration errors (serve refuses to start with any of them):",
 	}
-	for _, area := range []config.Area{config.AreaStore, config.AreaSend, config.AreaCORS, config.AreaConfig} {
+	for _, area := range []config.Area{config.AreaStore, config.AreaSend, config.AreaCORS, config.AreaProxy, config.AreaConfig} {
 		var lines []string
 		for _, f := range r.Findings {
 			if f.Area == area {
 				lines = append(lines, findingLine(f))
 			}
 		}
-		if len(lines) == 0 && area == config.AreaConfig {
+		if len(lines) == 0 && (area == config.AreaProxy || area == config.AreaConfig) {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s\n", titles[area])

@@ -139,6 +139,41 @@ func TestRunCheck(t *testing.T) {
 			},
 			want: []string{"Other configuration errors (serve refuses to start with any of them):", "  ok       COOKIE_DOMAIN=\"example.test\""},
 		},
+		{
+			name: "trusted proxies that trust every address",
+			env:  crossSubdomainEnv(map[string]string{"TRUSTED_PROXIES": "::ffff:0:0/96"}),
+			args: []string{"check", app, api},
+			code: 1,
+			problems: map[string]string{
+				"TRUSTED_PROXIES": "would trust every IPv4 address: any client could forge X-Forwarded-For",
+			},
+			want: []string{"Whose X-Forwarded-For will the service believe (TRUSTED_PROXIES)?\n  PROBLEM  TRUSTED_PROXIES="},
+		},
+		{
+			name: "trusted proxies very broad, or acknowledged, are notes",
+			env:  crossSubdomainEnv(map[string]string{"TRUSTED_PROXIES": "0.0.0.0/0, 2000::/3", "TRUSTED_PROXIES_ALLOW_ALL": "true"}),
+			args: []string{"check", app, api},
+			want: []string{
+				"Whose X-Forwarded-For will the service believe (TRUSTED_PROXIES)?\n",
+				`  note     TRUSTED_PROXIES="0.0.0.0/0,2000::/3": trusts every IPv4 address (TRUSTED_PROXIES_ALLOW_ALL=true)`,
+				"No problem found",
+			},
+		},
+		{
+			name: "trusted proxies of a VPC",
+			env:  crossSubdomainEnv(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/16"}),
+			args: []string{"check", app, api},
+			want: []string{`  ok       TRUSTED_PROXIES="10.0.0.0/16": X-Forwarded-For is believed only from 10.0.0.0/16`},
+		},
+		{
+			name: "a cookie domain above other customers' sites",
+			env:  crossSubdomainEnv(map[string]string{"CLOUDFRONT_DOMAIN": "media.s3.amazonaws.com", "COOKIE_DOMAIN": ".amazonaws.com", "CORS_ALLOWED_ORIGINS": "https://app.amazonaws.com"}),
+			args: []string{"check", "--app-origin=https://media.s3.amazonaws.com"},
+			code: 1,
+			problems: map[string]string{
+				"COOKIE_DOMAIN": "is a parent of the public suffix s3.amazonaws.com: browsers would send the cookies to every site under it, other customers' sites included",
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
