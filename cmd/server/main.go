@@ -80,7 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 		for _, c := range commands {
 			fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 		}
-		fmt.Fprintf(w, "\nflags:\n")
+		fmt.Fprint(w, "\nflags:\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(w, "\nConfiguration comes from the environment: see README.md. %s COMMAND --help describes a command.\n", prog)
 	}
