@@ -104,17 +104,27 @@ func handleNotFound() http.Handler {
 	})
 }
 
-// handleMethodNotAllowed answers 405 with the Allow header RFC 9110 requires.
+// handleMethodNotAllowed answers 405 with the Allow header RFC 9110
+// requires. chi calls it for a method it does not know before looking at
+// the path: when no method has a route at the path, the answer is 404, as
+// for a known method. The detail never echoes the method, which the client
+// made up.
 func handleMethodNotAllowed() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
 		if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.Routes != nil {
 			for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
 				if rctx.Routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
-					w.Header().Add("Allow", m)
+					allow = append(allow, m)
 				}
 			}
 		}
+		if len(allow) == 0 {
+			handleNotFound().ServeHTTP(w, r)
+			return
+		}
+		w.Header()["Allow"] = allow
 		respondError(w, r, &httpError{Code: http.StatusMethodNotAllowed, Type: "method-not-allowed",
-			Msg: "method " + r.Method + " is not allowed on this route"})
+			Msg: "this route does not take this method; Allow lists those it takes"})
 	})
 }
