@@ -105,7 +105,7 @@ func handleIssueCookies(issuer CookieIssuer, authn auth.Authenticator, ready fun
 		id, err := authn.Authenticate(r)
 		if err != nil {
 			m.issued.WithLabelValues("unauthenticated").Inc()
-			m.authFailures.WithLabelValues(auth.Reason(err)).Inc()
+			m.authFailed(err)
 			respondError(w, r, &httpError{Code: http.StatusUnauthorized, Type: "unauthenticated", Msg: "no valid identity", Err: err})
 			return
 		}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -27,6 +28,8 @@ type Metrics struct {
 	authFailures *prometheus.CounterVec
 	signing      prometheus.Histogram
 	rateLimited  *prometheus.CounterVec
+	// authReasons are the reason label values: auth.Reasons(), fixed.
+	authReasons []string
 }
 
 // Label values of the bounded label sets.
@@ -72,6 +75,7 @@ func NewMetrics() *Metrics {
 	m.issuedOK = m.issued.WithLabelValues("ok")
 	for _, v := range auth.Reasons() {
 		m.authFailures.WithLabelValues(v)
+		m.authReasons = append(m.authReasons, v)
 	}
 	for _, v := range rateLimitNames {
 		m.rateLimited.WithLabelValues(v)
@@ -85,6 +89,16 @@ func NewMetrics() *Metrics {
 // example) to the registry.
 func (m *Metrics) Register(c prometheus.Collector) error {
 	return m.registry.Register(c)
+}
+
+// authFailed counts an issuance refused as unauthenticated, by a reason
+// from the fixed set (auth.ReasonOther for any other).
+func (m *Metrics) authFailed(err error) {
+	reason := auth.Reason(err)
+	if !slices.Contains(m.authReasons, reason) {
+		reason = auth.ReasonOther
+	}
+	m.authFailures.WithLabelValues(reason).Inc()
 }
 
 // initScopes makes every scope's series exist at zero before its first
@@ -102,12 +116,50 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
-// observe counts one answered request, by chi route pattern.
-func (m *Metrics) observe(r *http.Request, status int, d time.Duration) {
-	route := "unmatched"
-	if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
-		route = rc.RoutePattern()
-	}
-	m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
+// observe counts one answered request by route, method and status, each
+// label from a fixed set: a request can make up methods and paths without
+// end, and every distinct label value would be a series held in memory
+// and scraped for the life of the process.
+func (m *Metrics) observe(r *http.Request, routes routeSet, status int, d time.Duration) {
+	route := routes.label(r)
+	m.requests.WithLabelValues(route, methodLabel(r.Method), codeLabel(status)).Inc()
 	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// routeSet is the route patterns registered on the router, the only route
+// label values besides "unmatched" (no route) and "other".
+type routeSet map[string]bool
+
+// label is the chi pattern of the route that served r when it is a
+// registered one, "unmatched" when no route did (404, or a method chi
+// does not know), "other" otherwise.
+func (s routeSet) label(r *http.Request) string {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil || rc.RoutePattern() == "" {
+		return "unmatched"
+	}
+	if p := rc.RoutePattern(); s[p] {
+		return p
+	}
+	return "other"
+}
+
+// methodLabel is the method label: a method of RFC 9110 (and PATCH) as
+// it is, anything else, lower case included, "other".
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
+// codeLabel is the status label: a valid status code, 100 to 599, or
+// "other".
+func codeLabel(status int) string {
+	if status < 100 || status > 599 {
+		return "other"
+	}
+	return strconv.Itoa(status)
 }

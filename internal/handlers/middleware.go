@@ -13,12 +13,13 @@ import (
 )
 
 // observe writes each request's access line (method, path but never the
-// query, status, size, duration, client address) and counts it in m by chi
-// route pattern (never the raw path, so user ids do not become label
-// values), around one response-writer wrapper. The line is written even if
-// a panic goes through (http.ErrAbortHandler, which drops the connection),
-// with status 0: nothing was written. Such a request is not counted.
-func observe(m *Metrics, trusted []netip.Prefix) func(http.Handler) http.Handler {
+// query, status, size, duration, client address) and counts it in m by
+// route pattern among routes (never the raw path, so user ids do not
+// become label values), around one response-writer wrapper. The line is
+// written even if a panic goes through (http.ErrAbortHandler, which drops
+// the connection), with status 0: nothing was written. Such a request is
+// not counted.
+func observe(m *Metrics, routes routeSet, trusted []netip.Prefix) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -40,7 +41,7 @@ func observe(m *Metrics, trusted []netip.Prefix) func(http.Handler) http.Handler
 				if status == 0 {
 					status = http.StatusOK // what net/http sends for a handler that wrote nothing
 				}
-				m.observe(r, status, d)
+				m.observe(r, routes, status, d)
 			}()
 			next.ServeHTTP(ww, r)
 			returned = true

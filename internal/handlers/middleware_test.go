@@ -210,7 +210,7 @@ func TestObserve(t *testing.T) {
 			t.Parallel()
 			var logs strings.Builder
 			m := NewMetrics()
-			h := hlog.NewHandler(zerolog.New(&logs))(observe(m, nil)(tc.handler))
+			h := hlog.NewHandler(zerolog.New(&logs))(observe(m, nil, nil)(tc.handler))
 			func() {
 				defer func() { _ = recover() }()
 				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/x?token=secret", nil))

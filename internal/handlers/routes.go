@@ -43,10 +43,11 @@ func NewServer(logger zerolog.Logger, opts Options, issuer CookieIssuer, authn a
 		opts.Now = time.Now
 	}
 	r := chi.NewRouter()
+	routes := routeSet{} // filled below, once every route is registered
 	r.Use(
 		hlog.NewHandler(logger),
 		hlog.RequestIDHandler("request_id", "X-Request-Id"),
-		observe(m, opts.TrustedProxies),
+		observe(m, routes, opts.TrustedProxies),
 		recoverer,
 		corsFor(opts.CORSAllowedOrigins),
 	)
@@ -63,5 +64,10 @@ func NewServer(logger zerolog.Logger, opts Options, issuer CookieIssuer, authn a
 		r.Get("/auth/media-cookies", issue.ServeHTTP)
 	}
 	r.Delete("/auth/media-cookies", handleRevokeCookies(opts).ServeHTTP)
+
+	_ = chi.Walk(r, func(_, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		routes[pattern] = true
+		return nil
+	})
 	return r
 }
