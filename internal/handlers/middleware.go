@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -71,16 +72,31 @@ func recoverer(next http.Handler) http.Handler {
 // corsFor allows exactly the configured origins, with credentials, on every
 // response (errors included), so the browser shows the SPA the real status.
 // With no origins it adds nothing: the same-origin topology needs no CORS.
+//
+// An origin is allowed only when the request has exactly one Origin header
+// equal byte for byte to a configured origin (rs/cors would lower-case it
+// first and echo what was sent), and a preflight only with exactly one
+// Access-Control-Request-Method (rs/cors checks the first and echoes all).
 func corsFor(origins []string) func(http.Handler) http.Handler {
 	if len(origins) == 0 {
 		return func(next http.Handler) http.Handler { return next }
 	}
+	allowed := func(r *http.Request, _ string) (bool, []string) {
+		o := r.Header.Values("Origin")
+		if len(o) != 1 || !slices.Contains(origins, o[0]) {
+			return false, nil
+		}
+		if r.Method == http.MethodOptions && len(r.Header.Values("Access-Control-Request-Method")) > 1 {
+			return false, nil
+		}
+		return true, nil
+	}
 	return cors.New(cors.Options{
-		AllowedOrigins:   origins,
-		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodDelete},
-		AllowedHeaders:   []string{"Content-Type", "Authorization"},
-		ExposedHeaders:   []string{"X-Request-Id"},
-		AllowCredentials: true,
-		MaxAge:           600,
+		AllowOriginVaryRequestFunc: allowed,
+		AllowedMethods:             []string{http.MethodGet, http.MethodPost, http.MethodDelete},
+		AllowedHeaders:             []string{"Content-Type", "Authorization"},
+		ExposedHeaders:             []string{"X-Request-Id"},
+		AllowCredentials:           true,
+		MaxAge:                     600,
 	}).Handler
 }

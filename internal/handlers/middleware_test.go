@@ -70,6 +70,22 @@ func TestCORS(t *testing.T) {
 		{"wildcard origin", "POST", "*", nil, 200, ""},
 		{"suffix look-alike", "POST", "https://evilapp.example.com", nil, 200, ""},
 		{"prefix look-alike", "POST", "https://app.example.co", nil, 200, ""},
+		// Compared byte for byte: a value that differs from the configured
+		// one is never echoed, even one a browser would not send.
+		{"upper-case origin", "POST", "HTTPS://APP.EXAMPLE.COM", nil, 200, ""},
+		{"upper-case host", "POST", "https://App.Example.com", nil, 200, ""},
+		{"upper-case scheme", "POST", "HTTPS://app.example.com", nil, 200, ""},
+		{"trailing slash", "POST", "https://app.example.com/", nil, 200, ""},
+		{"trailing dot", "POST", "https://app.example.com.", nil, 200, ""},
+		{"default port spelled out", "POST", "https://app.example.com:443", nil, 200, ""},
+		{"two origins in one header", "POST", "https://app.example.com https://evil.net", nil, 200, ""},
+		{"two origins, comma", "POST", "https://app.example.com, https://evil.net", nil, 200, ""},
+		// Two Origin headers: no Access-Control-Allow-Origin at all, not
+		// the first, not both.
+		{"two Origin headers, allowed first", "POST", "https://app.example.com", []string{"Origin", "https://evil.net"}, 200, ""},
+		{"two Origin headers, allowed last", "POST", "https://evil.net", []string{"Origin", "https://app.example.com"}, 200, ""},
+		{"two identical Origin headers", "POST", "https://app.example.com", []string{"Origin", "https://app.example.com"}, 200, ""},
+		{"two Origin headers on a 405", "GET", "https://app.example.com", []string{"Origin", "https://app.example.com"}, 405, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,6 +115,55 @@ func TestCORS(t *testing.T) {
 		"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type")
 	if w.Code != 204 || w.Header().Get("Access-Control-Allow-Origin") != "https://app.example.com" || w.Header().Get("Access-Control-Max-Age") != "600" {
 		t.Errorf("preflight: %d %v", w.Code, w.Header())
+	}
+}
+
+// TestCORSPreflight: a preflight passes only for exactly one Origin header
+// equal byte for byte to a configured origin, and exactly one requested
+// method; otherwise it gets no Access-Control-Allow-* header at all.
+func TestCORSPreflight(t *testing.T) {
+	t.Parallel()
+	const origin = "https://app.example.com"
+	f := newFixture(t, func(o *Options) { o.CORSAllowedOrigins = []string{origin, "https://admin.example.com"} })
+	tests := []struct {
+		name    string
+		headers []string
+		allowed bool
+	}{
+		{"allowed", []string{"Origin", origin, "Access-Control-Request-Method", "POST"}, true},
+		{"second configured origin", []string{"Origin", "https://admin.example.com", "Access-Control-Request-Method", "DELETE"}, true},
+		{"upper-case origin", []string{"Origin", "HTTPS://APP.EXAMPLE.COM", "Access-Control-Request-Method", "POST"}, false},
+		{"upper-case host", []string{"Origin", "https://APP.example.com", "Access-Control-Request-Method", "POST"}, false},
+		{"two Origin headers", []string{"Origin", origin, "Origin", "https://evil.net", "Access-Control-Request-Method", "POST"}, false},
+		{"two identical Origin headers", []string{"Origin", origin, "Origin", origin, "Access-Control-Request-Method", "POST"}, false},
+		{"two requested methods", []string{"Origin", origin, "Access-Control-Request-Method", "POST", "Access-Control-Request-Method", "PUT"}, false},
+		{"method not allowed", []string{"Origin", origin, "Access-Control-Request-Method", "PUT"}, false},
+		{"lower-case method", []string{"Origin", origin, "Access-Control-Request-Method", "post"}, false},
+		{"look-alike", []string{"Origin", origin + ".evil.net", "Access-Control-Request-Method", "POST"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := f.do("OPTIONS", "/auth/media-cookies", "", tt.headers...)
+			acao := w.Header().Values("Access-Control-Allow-Origin")
+			if !tt.allowed {
+				for k := range w.Header() {
+					if strings.HasPrefix(k, "Access-Control-Allow-") {
+						t.Errorf("%s: %q on a refused preflight", k, w.Header().Values(k))
+					}
+				}
+				return
+			}
+			if len(acao) != 1 || acao[0] != tt.headers[1] {
+				t.Errorf("Access-Control-Allow-Origin %q, want %q", acao, tt.headers[1])
+			}
+			if got := w.Header().Values("Access-Control-Allow-Methods"); len(got) != 1 || got[0] != tt.headers[3] {
+				t.Errorf("Access-Control-Allow-Methods %q", got)
+			}
+			if vary := strings.Join(w.Header().Values("Vary"), ", "); !slices.Contains(strings.Split(vary, ", "), "Origin") {
+				t.Errorf("Vary %q lacks Origin", vary)
+			}
+		})
 	}
 }
 
