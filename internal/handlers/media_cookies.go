@@ -1,14 +1,18 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
@@ -338,38 +342,168 @@ func handleRevokeCookies(opts Options) http.Handler {
 	})
 }
 
-// decodeRequest reads an optional JSON body of type T: empty is the zero T;
-// otherwise it must be application/json, at most maxBodyBytes, one object
-// without unknown fields.
+// decodeRequest reads the optional JSON body of type T one way only, so
+// that a proxy or WAF in front never reads another request than this
+// service does:
+//
+//   - no body (Content-Length: 0, or neither it nor chunked) is the zero T;
+//   - a Content-Type, sent or needed because there is a body, is exactly
+//     one header, application/json with at most charset=utf-8 (two
+//     headers: 400; anything else: 415); a Content-Encoding is 415;
+//   - at most maxBodyBytes are read, whatever they hold (413, before any
+//     JSON error); an empty chunked body is the zero T;
+//   - the body is one JSON object in valid UTF-8, nothing after it, no
+//     null anywhere, each member name written literally (no escape) and
+//     once, and equal byte for byte to a field of T (400 otherwise).
+//
+// encoding/json would take the last of two duplicate names, match names
+// case-insensitively (with Unicode folding: "ſcopes" is "scopes") and take
+// null as absent; github.com/go-json-experiment/json, the future
+// encoding/json/v2, does none of that.
 func decodeRequest[T any](w http.ResponseWriter, r *http.Request) (T, error) {
 	var v T
-	if r.ContentLength == 0 && r.Header.Get("Transfer-Encoding") == "" {
+	hasBody := r.ContentLength != 0 // -1: chunked
+	if err := checkBodyHeaders(r.Header, hasBody); err != nil {
+		return v, err
+	}
+	if !hasBody {
 		return v, nil
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" || r.ContentLength > 0 {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return v, &httpError{Code: http.StatusUnsupportedMediaType, Type: "unsupported-media-type",
-				Msg: "the request body must be application/json"}
-		}
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return v, nil
-		}
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+	body, err := io.ReadAll(http.MaxBytesReader(innermost(w), r.Body, maxBodyBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return v, &httpError{Code: http.StatusRequestEntityTooLarge, Type: "body-too-large",
 				Msg: "the request body is over 4 KiB", Err: err}
 		}
-		return v, &httpError{Code: http.StatusBadRequest, Type: "bad-request", Msg: "the request body is not valid JSON for this route", Err: err}
+		return v, &httpError{Code: http.StatusBadRequest, Type: "bad-request", Msg: "the request body could not be read", Err: err}
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return v, &httpError{Code: http.StatusBadRequest, Type: "bad-request", Msg: "the request body has data after the JSON object"}
+	if len(body) == 0 {
+		return v, nil
+	}
+	if err := checkStrictJSON(body); err != nil {
+		return v, &httpError{Code: http.StatusBadRequest, Type: "bad-request", Msg: "the request body is not one JSON object of the right shape", Err: err}
+	}
+	if err := jsonv2.Unmarshal(body, &v, jsonv2.RejectUnknownMembers(true)); err != nil {
+		return v, &httpError{Code: http.StatusBadRequest, Type: "bad-request", Msg: "the request body is not one JSON object of the right shape", Err: err}
 	}
 	return v, nil
+}
+
+// innermost unwraps w down to the ResponseWriter net/http made, so that
+// http.MaxBytesReader reaches it: over the limit, net/http then answers
+// with Connection: close and closes the connection gracefully, rather than
+// reading on to the end of a body it was told is too large.
+func innermost(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
+}
+
+// checkBodyHeaders refuses the headers that say how to read a body unless
+// they say exactly one thing: one Content-Type, application/json (needed
+// when there is a body, checked whenever sent), and no Content-Encoding.
+func checkBodyHeaders(h http.Header, hasBody bool) error {
+	unsupported := &httpError{Code: http.StatusUnsupportedMediaType, Type: "unsupported-media-type",
+		Msg: "the request body must be application/json (charset utf-8 at most), without Content-Encoding"}
+	cts := h.Values("Content-Type")
+	switch {
+	case len(cts) > 1:
+		return &httpError{Code: http.StatusBadRequest, Type: "bad-request", Msg: "the request has more than one Content-Type"}
+	case len(cts) == 1 && !isJSONMediaType(cts[0]), len(cts) == 0 && hasBody:
+		return unsupported
+	case len(h.Values("Content-Encoding")) > 0:
+		return unsupported
+	}
+	return nil
+}
+
+// isJSONMediaType reports whether a Content-Type value is application/json,
+// alone or with the one parameter charset=utf-8 (RFC 8259 has no other),
+// in any ASCII case. Nothing else passes: no other parameter, no
+// RFC 2231 form, no empty parameter, no second media type.
+func isJSONMediaType(v string) bool {
+	typ, param, hasParam := strings.Cut(asciiLower(v), ";")
+	if strings.TrimRight(typ, " \t") != "application/json" {
+		return false
+	}
+	if !hasParam {
+		return true
+	}
+	param = strings.Trim(param, " \t")
+	return param == "charset=utf-8" || param == `charset="utf-8"`
+}
+
+// asciiLower lower-cases the ASCII letters of s and nothing else:
+// strings.ToLower and strings.EqualFold fold "ſ" (U+017F) to "s" and "K"
+// (U+212A, Kelvin) to "k", which a proxy would not.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// kindName names a JSON kind for the log.
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "boolean"
+	case '"':
+		return "string"
+	case '0':
+		return "number"
+	case '[':
+		return "array"
+	}
+	return "value"
+}
+
+// checkStrictJSON checks that body is one JSON object and nothing more, in
+// valid UTF-8, with no duplicate member name (the jsontext defaults), no
+// name written with an escape, and no null at any depth.
+func checkStrictJSON(body []byte) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	if k := dec.PeekKind(); k != '{' {
+		if _, err := dec.ReadToken(); err != nil {
+			return err
+		}
+		return fmt.Errorf("a JSON %s, not an object", kindName(k))
+	}
+	for {
+		if kind, n := dec.StackIndex(dec.StackDepth()); kind == '{' && n%2 == 0 && dec.PeekKind() == '"' {
+			name, err := dec.ReadValue() // a member name, as sent
+			if err != nil {
+				return err
+			}
+			if bytes.IndexByte(name, '\\') >= 0 {
+				return errors.New("a member name written with an escape")
+			}
+			continue
+		}
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		if tok.Kind() == 'n' {
+			return errors.New("a null")
+		}
+		if dec.StackDepth() == 0 {
+			break
+		}
+	}
+	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+		return errors.New("data after the JSON object")
+	}
+	return nil
 }
 
 // selectScopes returns the requested scopes, or, when none is named, every
