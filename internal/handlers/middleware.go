@@ -69,6 +69,25 @@ func recoverer(next http.Handler) http.Handler {
 	})
 }
 
+// closeAmbiguousFraming answers a request whose framing a proxy in front
+// may have read differently with Connection: close, so that nothing sent
+// after it on the connection is read as another request (request
+// smuggling). net/http reads a chunked body even when Content-Length is
+// also sent, and then deletes both headers, so a handler cannot tell
+// "chunked" from "chunked and Content-Length": every chunked request
+// closes its connection, as RFC 9112 section 6.1 requires of the latter.
+// HTTP/1.0 requests close too: net/http ignores (and deletes) a
+// Transfer-Encoding sent with HTTP/1.0, which RFC 9112 says to treat as
+// faulty framing.
+func closeAmbiguousFraming(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 1 && (r.ProtoMinor == 0 || len(r.TransferEncoding) > 0) {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // corsFor allows exactly the configured origins, with credentials, on every
 // response (errors included), so the browser shows the SPA the real status.
 // With no origins it adds nothing: the same-origin topology needs no CORS.

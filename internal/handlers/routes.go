@@ -49,6 +49,7 @@ func NewServer(logger zerolog.Logger, opts Options, issuer CookieIssuer, authn a
 		hlog.RequestIDHandler("request_id", "X-Request-Id"),
 		observe(m, routes, opts.TrustedProxies),
 		recoverer,
+		closeAmbiguousFraming,
 		corsFor(opts.CORSAllowedOrigins),
 	)
 	r.NotFound(handleNotFound().ServeHTTP)
