@@ -258,7 +258,10 @@ func serveAll(ctx context.Context, logger zerolog.Logger, servers []*namedServer
 			WriteTimeout:      15 * time.Second,
 			IdleTimeout:       60 * time.Second,
 			MaxHeaderBytes:    32 << 10,
-			ErrorLog:          stdlog.New(logWriter{logger.With().Str("server", s.name).Logger()}, "", 0),
+			// "OPTIONS *" reaches the handler like any request (the API
+			// answers 404 problem+json), instead of net/http's own 200.
+			DisableGeneralOptionsHandler: true,
+			ErrorLog:                     stdlog.New(logWriter{logger.With().Str("server", s.name).Logger()}, "", 0),
 		}
 	}
 	errc := make(chan error, len(servers))
