@@ -155,6 +155,16 @@ func TestHostileRequests(t *testing.T) {
 		}
 		return nil
 	}
+	preflight := func(origins ...string) func() *http.Request {
+		return func() *http.Request {
+			r, _ := http.NewRequest(http.MethodOptions, endpoint, nil)
+			for _, o := range origins {
+				r.Header.Add("Origin", o)
+			}
+			r.Header.Set("Access-Control-Request-Method", http.MethodPost)
+			return r
+		}
+	}
 	rawPost := func(headers, body string) string {
 		return "POST /auth/media-cookies HTTP/1.1\r\nHost: " + addr + "\r\nAuthorization: Bearer " + good + "\r\n" + headers + "\r\n" + body
 	}
@@ -227,6 +237,34 @@ func TestHostileRequests(t *testing.T) {
 		{name: "content type multipart", req: post(good, "multipart/form-data; boundary=x", "--x--")},
 		{name: "content type malformed", req: post(good, "application/json; charset", `{}`)},
 		{name: "body without a content type", req: post(good, "", `{"scopes":["premium"]}`)},
+
+		// Bodies read one way only: what a lenient parser (or a proxy)
+		// would read otherwise is refused.
+		{name: "duplicate scopes key, the entitled one last", req: scopes(`{"scopes":["premium"],"scopes":["private"]}`)},
+		{name: "duplicate scopes key, escaped", req: scopes(`{"scopes":["premium"],"\u0073copes":["private"]}`)},
+		{name: "scopes in capitals", req: scopes(`{"SCOPES":["private"]}`)},
+		{name: "scopes in title case", req: scopes(`{"Scopes":["private"]}`)},
+		{name: "scopes with a long s first", req: scopes("{\"\u017fcopes\":[\"private\"]}")},
+		{name: "scopes with a long s last", req: scopes("{\"scope\u017f\":[\"private\"]}")},
+		{name: "body null", req: scopes(`null`)},
+		{name: "body a string", req: scopes(`"private"`)},
+		{name: "body a number", req: scopes(`1`)},
+		{name: "scopes null", req: scopes(`{"scopes":null}`)},
+		{name: "data after the object", req: scopes(`{"scopes":["private"]}x`)},
+		{name: "two JSON content types", req: post(good, "application/json", `{"scopes":["private"]}`, "Content-Type", "application/json")},
+		{name: "content type with a boundary", req: post(good, "application/json; boundary=x", `{"scopes":["private"]}`)},
+		{name: "content type with an unknown parameter", req: post(good, "application/json; v=1", `{"scopes":["private"]}`)},
+		{name: "gzip content encoding", req: post(good, "application/json", `{"scopes":["private"]}`, "Content-Encoding", "gzip")},
+		{name: "chunked body without a content type", raw: rawPost("Transfer-Encoding: chunked\r\n", "16\r\n{\"scopes\":[\"private\"]}\r\n0\r\n\r\n")},
+		{name: "valid object padded past 4 KiB", req: scopes(`{"scopes":["private"]}` + strings.Repeat(" ", 5000)), held: statusIs(http.StatusRequestEntityTooLarge)},
+
+		// Origins compared byte for byte, one Origin header only.
+		{name: "origin in capitals without a token", req: post("", "", "", "Origin", "HTTPS://APP.EXAMPLE.COM"), held: noCORS},
+		{name: "origin host in capitals with a token", req: post(good, "", "", "Origin", "https://APP.example.com"), held: noCORS},
+		{name: "two Origin headers", req: post("", "", "", "Origin", "https://app.example.com", "Origin", "https://evil.net"), held: noCORS},
+		{name: "two identical Origin headers", req: post("", "", "", "Origin", "https://app.example.com", "Origin", "https://app.example.com"), held: noCORS},
+		{name: "preflight with an origin in capitals", req: preflight("HTTPS://APP.EXAMPLE.COM"), held: noCORS},
+		{name: "preflight with two Origin headers", req: preflight("https://app.example.com", "https://evil.net"), held: noCORS},
 
 		// Credentials and headers.
 		{name: "no token", req: post("", "", "")},
@@ -350,6 +388,33 @@ func refused(r hostileResult) error {
 	}
 	if r.status != 0 && r.header.Get("Access-Control-Allow-Origin") != "" && r.header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
 		return fmt.Errorf("Access-Control-Allow-Origin %q", r.header.Get("Access-Control-Allow-Origin"))
+	}
+	return nil
+}
+
+// statusIs holds when the answer is exactly status, with no cookie.
+func statusIs(status int) func(hostileResult) error {
+	return func(r hostileResult) error {
+		if r.status != status || len(r.cookies) > 0 {
+			return fmt.Errorf("status %d with %d cookies, want %d and none", r.status, len(r.cookies), status)
+		}
+		return nil
+	}
+}
+
+// noCORS holds when the answer has no Access-Control-Allow-* header at
+// all, and is a refusal unless it is a preflight's 204 or a success (CORS
+// leaves the decision to the browser, which sees no grant for its origin).
+func noCORS(r hostileResult) error {
+	if r.status != http.StatusNoContent && r.status != http.StatusOK {
+		if err := refused(r); err != nil {
+			return err
+		}
+	}
+	for k, v := range r.header {
+		if strings.HasPrefix(k, "Access-Control-Allow-") {
+			return fmt.Errorf("status %d with %s %q", r.status, k, v)
+		}
 	}
 	return nil
 }
