@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -62,31 +61,20 @@ type hostileResult struct {
 // is logged.
 func TestHostileRequests(t *testing.T) {
 	is := newTestIssuer(t)
-	pemBytes, err := os.ReadFile("../../signer/testdata/keys/rsa2048-pkcs8.pem")
+	pemBytes, err := os.ReadFile(testKeyFile) // to look for in the log
 	if err != nil {
 		t.Fatal(err)
 	}
-	scopesFile := filepath.Join(t.TempDir(), "scopes.yaml")
-	if err := os.WriteFile(scopesFile, []byte(hostileScopes), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	base, logs, _ := startServer(t, []string{"server"}, map[string]string{
-		"CLOUDFRONT_DOMAIN":      "media.example.com",
-		"CLOUDFRONT_KEY_PAIR_ID": "K2JCJMDEHXQW5F",
-		"CLOUDFRONT_PRIVATE_KEY": strings.ReplaceAll(string(pemBytes), "\n", `\n`),
-		"OIDC_ISSUER":            is.srv.URL,
-		"OIDC_AUDIENCE":          "media-app",
-		"AUTH_COOKIE":            "session",
-		"SCOPES_FILE":            scopesFile,
-		"BIND_CLIENT_IP":         "true",
-		"TRUSTED_PROXIES":        "10.0.0.0/8",
-		"CORS_ALLOWED_ORIGINS":   "https://app.example.com",
-		"METRICS_ADDR":           "",
+	base, logs, _ := startServer(t, []string{"server"}, oidcEnv(t, is, hostileScopes, map[string]string{
+		"AUTH_COOKIE":          "session",
+		"BIND_CLIENT_IP":       "true",
+		"TRUSTED_PROXIES":      "10.0.0.0/8",
+		"CORS_ALLOWED_ORIGINS": "https://app.example.com",
 		// Every hostile request comes from one address and a few
 		// identities: limits high enough never to answer 429 here.
 		"RATE_LIMIT_PER_IP":       "100000/1m",
 		"RATE_LIMIT_PER_IDENTITY": "100000/1m",
-	})
+	}))
 	endpoint := base + "/auth/media-cookies"
 	addr := strings.TrimPrefix(base, "http://")
 

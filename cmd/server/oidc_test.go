@@ -131,19 +131,7 @@ func (is *testIssuer) tokenWithKid(t *testing.T, kid string) string {
 func TestRunOIDC(t *testing.T) {
 	t.Parallel()
 	is := newTestIssuer(t)
-	pemBytes, err := os.ReadFile("../../signer/testdata/keys/rsa2048-pkcs8.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, logs, _ := startServer(t, []string{"server"}, map[string]string{
-		"CLOUDFRONT_DOMAIN":      "media.example.com",
-		"CLOUDFRONT_KEY_PAIR_ID": "K2JCJMDEHXQW5F",
-		"CLOUDFRONT_PRIVATE_KEY": strings.ReplaceAll(string(pemBytes), "\n", `\n`),
-		"OIDC_ISSUER":            is.srv.URL,
-		"OIDC_AUDIENCE":          "media-app",
-		"AUTH_COOKIE":            "session",
-		"METRICS_ADDR":           "",
-	})
+	base, logs, _ := startServer(t, []string{"server"}, oidcEnv(t, is, "", map[string]string{"AUTH_COOKIE": "session"}))
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
 	good := is.token(t, is.key, nil)
 	noneTok := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + strings.Split(good, ".")[1] + "."
@@ -255,23 +243,7 @@ scopes:
 func TestRunOIDCHostileClaims(t *testing.T) {
 	t.Parallel()
 	is := newTestIssuer(t)
-	pemBytes, err := os.ReadFile("../../signer/testdata/keys/rsa2048-pkcs8.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	scopesFile := filepath.Join(t.TempDir(), "scopes.yaml")
-	if err := os.WriteFile(scopesFile, []byte(claimScopes), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	base, logs, _ := startServer(t, []string{"server"}, map[string]string{
-		"CLOUDFRONT_DOMAIN":      "media.example.com",
-		"CLOUDFRONT_KEY_PAIR_ID": "K2JCJMDEHXQW5F",
-		"CLOUDFRONT_PRIVATE_KEY": strings.ReplaceAll(string(pemBytes), "\n", `\n`),
-		"OIDC_ISSUER":            is.srv.URL,
-		"OIDC_AUDIENCE":          "media-app",
-		"SCOPES_FILE":            scopesFile,
-		"METRICS_ADDR":           "",
-	})
+	base, logs, _ := startServer(t, []string{"server"}, oidcEnv(t, is, claimScopes, nil))
 	now := time.Now().Unix()
 	// token signs the payload {iss, sub, members}: members as raw JSON, so
 	// numbers reach the server exactly as written.
@@ -418,4 +390,32 @@ func errorLevelLine(logs *testlog.Buffer, requestID string) string {
 		}
 	}
 	return ""
+}
+
+// oidcEnv is the environment of a server that believes tokens from is for
+// the audience media-app and signs with the RSA-2048 test key; a non-empty
+// scopes is written to a SCOPES_FILE. extra adds or overrides variables.
+func oidcEnv(t *testing.T, is *testIssuer, scopes string, extra map[string]string) map[string]string {
+	t.Helper()
+	pemBytes, err := os.ReadFile(testKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"CLOUDFRONT_DOMAIN":      "media.example.com",
+		"CLOUDFRONT_KEY_PAIR_ID": "K2JCJMDEHXQW5F",
+		"CLOUDFRONT_PRIVATE_KEY": strings.ReplaceAll(string(pemBytes), "\n", `\n`),
+		"OIDC_ISSUER":            is.srv.URL,
+		"OIDC_AUDIENCE":          "media-app",
+		"METRICS_ADDR":           "",
+	}
+	if scopes != "" {
+		path := filepath.Join(t.TempDir(), "scopes.yaml")
+		if err := os.WriteFile(path, []byte(scopes), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env["SCOPES_FILE"] = path
+	}
+	maps.Copy(env, extra)
+	return env
 }
