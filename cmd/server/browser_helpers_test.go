@@ -136,6 +136,10 @@ type page struct {
 
 	mu      sync.Mutex
 	blocked []blockedCookie // Set-Cookie lines the browser refused
+	// setCookies counts the responses setting a CloudFront cookie whose
+	// cookie report has arrived. Chromium sends that report apart from
+	// the response, and it may reach us after the page's fetch resolved.
+	setCookies int
 }
 
 // blockedCookie is a Set-Cookie Chromium did not store: the cookie's name
@@ -159,11 +163,16 @@ func newPage(t *testing.T) *page {
 
 func (p *page) listen(ev any) {
 	e, ok := ev.(*network.EventResponseReceivedExtraInfo)
-	if !ok || len(e.BlockedCookies) == 0 {
+	if !ok {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for name, v := range e.Headers {
+		if s, _ := v.(string); strings.EqualFold(name, "Set-Cookie") && strings.Contains(s, "CloudFront-") {
+			p.setCookies++
+		}
+	}
 	for _, bc := range e.BlockedCookies {
 		name, _, _ := strings.Cut(bc.CookieLine, "=") // the rest is the value
 		var reasons []string
@@ -175,8 +184,21 @@ func (p *page) listen(ev any) {
 }
 
 // blockedReasons lists, for each refused CloudFront cookie, its name and
-// Chromium's reasons.
+// Chromium's reasons. It waits for the report on at least one response
+// that set CloudFront cookies.
 func (p *page) blockedReasons() []string {
+	p.t.Helper()
+	for deadline := time.Now().Add(actionTimeout); ; time.Sleep(10 * time.Millisecond) {
+		p.mu.Lock()
+		n := p.setCookies
+		p.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("no cookie report from Chromium on a response setting CloudFront cookies in %s", actionTimeout)
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string
