@@ -11,7 +11,7 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT_DIR     := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)
 GOLANGCI_LINT         := $(GOLANGCI_LINT_DIR)/golangci-lint
 
-.PHONY: help check test race vet lint fmt golangci-lint tools tffmt soak fuzz run openssl loadtest
+.PHONY: help check test race image vet lint fmt golangci-lint tools tffmt soak fuzz run openssl loadtest
 
 ## help: list the targets
 help:
@@ -20,13 +20,17 @@ help:
 ## check: everything CI runs: vet, lint, the race-enabled tests, the soak run, a short fuzz of every Fuzz target
 check: vet lint race soak fuzz
 
-## test: the tests, without the race detector
+## test: the fast path while changing code: the tests without the race detector, the image build, soak and fuzz
 test:
 	$(GO) test -count=1 ./...
 
-## race: the tests with the race detector, as CI runs them
+## race: the tests with the race detector and the container image build and run (tag image), as CI runs them
 race:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -tags image ./...
+
+## image: build the Dockerfile with buildah and run the image with podman (needs root)
+image:
+	$(GO) test -count=1 -tags image -run '^TestImage$$' -v ./deploy/
 
 vet:
 	$(GO) vet ./...

@@ -6,7 +6,8 @@
 // The tests assert the settings whose mistakes break signed cookies or the
 // container, against the service's own code where they can: the variables
 // config.Load reads, the routes handlers.NewServer serves and
-// config.ShutdownTimeout. image_test.go builds the image with buildah and runs
-// it with podman (no Docker engine needed); it is skipped when they are not
-// installed, except under CI=true.
+// config.ShutdownTimeout. image_test.go (build tag image, which make check
+// sets) builds the image with buildah and runs it with podman (no Docker
+// engine needed); it is skipped when they are not installed, except under
+// CI=true.
 package deploy
