@@ -347,58 +347,58 @@ func printVerification(w io.Writer, vf verification) {
 	switch {
 	case len(vf.req.Cookies()) == 0 || d.Code == edge.CodeMissingKey && len(vf.req.CookiesNamed(signer.CookiePolicy)) == 0 && len(vf.req.CookiesNamed(signer.CookieSignature)) == 0:
 		fmt.Fprintln(w, "  The browser sent no signed cookies: `server check` tells whether their Domain, Path, SameSite and Secure let it send them to this host.")
-	case policyOK && p.SourceIP.IsValid() && vf.clientIP == "":
-		fmt.Fprintf(w, "  The policy is bound to %s: give the viewer's address with --client-ip.\n", p.SourceIP)
+	case policyOK && p.IPRange.IsValid() && vf.clientIP == "":
+		fmt.Fprintf(w, "  The policy is bound to %s: give the viewer's address with --client-ip.\n", p.IPRange)
 	}
 }
 
 // printPolicy shows the first CloudFront-Policy, decoded (a policy is not a
 // secret), and how each of its conditions compares with the request.
-func printPolicy(w io.Writer, vf verification, reqURL string) (edge.Policy, bool) {
+func printPolicy(w io.Writer, vf verification, reqURL string) (signer.Policy, bool) {
 	cs := vf.req.CookiesNamed(signer.CookiePolicy)
 	if len(cs) == 0 || cs[0].Value == "" {
-		return edge.Policy{}, false
+		return signer.Policy{}, false
 	}
 	raw, err := signer.DecodeBase64(cs[0].Value)
 	if err != nil {
 		fmt.Fprintln(w, "policy     not CloudFront base64")
-		return edge.Policy{}, false
+		return signer.Policy{}, false
 	}
 	fmt.Fprintf(w, "policy     %s\n", printable(raw))
-	p, err := edge.ParsePolicy(raw)
+	p, err := signer.ParsePolicy(raw)
 	if err != nil {
 		fmt.Fprintf(w, "  %s\n", strings.TrimPrefix(err.Error(), "edge: "))
-		return edge.Policy{}, false
+		return signer.Policy{}, false
 	}
-	if edge.MatchResource(p.Resource, reqURL) {
+	if signer.MatchResource(p.Resource, reqURL) {
 		fmt.Fprintf(w, "  %-16s %s: matches the URL\n", "Resource", p.Resource)
 	} else {
 		fmt.Fprintf(w, "  %-16s %s: does not match %s\n", "Resource", p.Resource, stripQuery(reqURL))
 	}
 	now := vf.now.Unix()
-	if left := p.DateLessThan.Unix() - now; left > 0 {
-		fmt.Fprintf(w, "  %-16s %s: %s from now\n", "DateLessThan", p.DateLessThan.Format(time.RFC3339), secs(left))
+	if left := p.Expires.Unix() - now; left > 0 {
+		fmt.Fprintf(w, "  %-16s %s: %s from now\n", "DateLessThan", p.Expires.Format(time.RFC3339), secs(left))
 	} else {
-		fmt.Fprintf(w, "  %-16s %s: expired %s ago\n", "DateLessThan", p.DateLessThan.Format(time.RFC3339), secs(-left))
+		fmt.Fprintf(w, "  %-16s %s: expired %s ago\n", "DateLessThan", p.Expires.Format(time.RFC3339), secs(-left))
 	}
 	switch {
-	case p.DateGreaterThan.IsZero():
+	case p.NotBefore.IsZero():
 		fmt.Fprintf(w, "  %-16s none\n", "DateGreaterThan")
-	case now > p.DateGreaterThan.Unix():
-		fmt.Fprintf(w, "  %-16s %s: valid since %s\n", "DateGreaterThan", p.DateGreaterThan.Format(time.RFC3339), secs(now-p.DateGreaterThan.Unix()))
+	case now > p.NotBefore.Unix():
+		fmt.Fprintf(w, "  %-16s %s: valid since %s\n", "DateGreaterThan", p.NotBefore.Format(time.RFC3339), secs(now-p.NotBefore.Unix()))
 	default:
-		fmt.Fprintf(w, "  %-16s %s: valid only after it, %s from now\n", "DateGreaterThan", p.DateGreaterThan.Format(time.RFC3339), secs(p.DateGreaterThan.Unix()-now))
+		fmt.Fprintf(w, "  %-16s %s: valid only after it, %s from now\n", "DateGreaterThan", p.NotBefore.Format(time.RFC3339), secs(p.NotBefore.Unix()-now))
 	}
 	ip, ipErr := netip.ParseAddr(vf.clientIP)
 	switch {
-	case !p.SourceIP.IsValid():
+	case !p.IPRange.IsValid():
 		fmt.Fprintf(w, "  %-16s none\n", "IpAddress")
 	case ipErr != nil:
-		fmt.Fprintf(w, "  %-16s %s: no --client-ip to compare\n", "IpAddress", p.SourceIP)
-	case p.SourceIP.Contains(ip):
-		fmt.Fprintf(w, "  %-16s %s: contains %s\n", "IpAddress", p.SourceIP, ip)
+		fmt.Fprintf(w, "  %-16s %s: no --client-ip to compare\n", "IpAddress", p.IPRange)
+	case p.IPRange.Contains(ip):
+		fmt.Fprintf(w, "  %-16s %s: contains %s\n", "IpAddress", p.IPRange, ip)
 	default:
-		fmt.Fprintf(w, "  %-16s %s: does not contain %s\n", "IpAddress", p.SourceIP, ip)
+		fmt.Fprintf(w, "  %-16s %s: does not contain %s\n", "IpAddress", p.IPRange, ip)
 	}
 	return p, true
 }

@@ -36,8 +36,8 @@
 //     Condition holding DateLessThan (required), optionally DateGreaterThan
 //     and IpAddress.AWS:SourceIp (an IPv4 CIDR); any other field, a second
 //     statement, a non-integer epoch or an IPv6 range is MalformedPolicy. See
-//     [ParsePolicy].
-//  7. The Resource must match the full request URL (see [MatchResource]),
+//     [signer.ParsePolicy].
+//  7. The Resource must match the full request URL (see [signer.MatchResource]),
 //     now must be before DateLessThan and after DateGreaterThan, and the
 //     client address (from RemoteAddr) must be inside IpAddress; a failure
 //     here is AccessDenied. Times are compared in whole epoch seconds.

@@ -230,30 +230,30 @@ func (v *Verifier) check(r *http.Request, cs cookieSet, now time.Time) Decision 
 			keyID, keyType(pub), hash, signer.CookieHashAlgorithm)
 	}
 
-	p, err := ParsePolicy(policyJSON)
+	p, err := signer.ParsePolicy(policyJSON)
 	if err != nil {
-		return denyKey(CodeMalformedPolicy, "%s", strings.TrimPrefix(err.Error(), "edge: "))
+		return denyKey(CodeMalformedPolicy, "%s", strings.TrimPrefix(err.Error(), "signer: "))
 	}
 
 	reqURL := v.RequestURL(r)
-	if !MatchResource(p.Resource, reqURL) {
+	if !signer.MatchResource(p.Resource, reqURL) {
 		return denyKey(CodeAccessDenied, "policy Resource does not match the request URL %s%s", stripQuery(reqURL), mismatchHint(p.Resource, reqURL))
 	}
 	// Epoch seconds, as the policy states them.
-	if now.Unix() >= p.DateLessThan.Unix() {
+	if now.Unix() >= p.Expires.Unix() {
 		return denyKey(CodeAccessDenied, "policy expired at %s (DateLessThan), %s before now %s",
-			p.DateLessThan.Format(time.RFC3339), seconds(now.Unix()-p.DateLessThan.Unix()), now.UTC().Format(time.RFC3339))
+			p.Expires.Format(time.RFC3339), seconds(now.Unix()-p.Expires.Unix()), now.UTC().Format(time.RFC3339))
 	}
-	if !p.DateGreaterThan.IsZero() && now.Unix() <= p.DateGreaterThan.Unix() {
+	if !p.NotBefore.IsZero() && now.Unix() <= p.NotBefore.Unix() {
 		return denyKey(CodeAccessDenied, "policy not yet valid: valid only after %s (DateGreaterThan), %s after now %s",
-			p.DateGreaterThan.Format(time.RFC3339), seconds(p.DateGreaterThan.Unix()-now.Unix()), now.UTC().Format(time.RFC3339))
+			p.NotBefore.Format(time.RFC3339), seconds(p.NotBefore.Unix()-now.Unix()), now.UTC().Format(time.RFC3339))
 	}
-	if p.SourceIP.IsValid() {
+	if p.IPRange.IsValid() {
 		ip, ok := remoteIP(r)
 		switch {
 		case !ok:
 			return denyKey(CodeAccessDenied, "policy has IpAddress but the client address %q is not an IP", r.RemoteAddr)
-		case !p.SourceIP.Contains(ip):
+		case !p.IPRange.Contains(ip):
 			return denyKey(CodeAccessDenied, "client IP %s is outside the policy's IpAddress range", ip)
 		}
 	}
@@ -261,7 +261,7 @@ func (v *Verifier) check(r *http.Request, cs cookieSet, now time.Time) Decision 
 		Allowed:   true,
 		KeyPairID: keyID,
 		Reason: fmt.Sprintf("signature valid (key %s, %s); policy allows this URL until %s",
-			keyID, hash, p.DateLessThan.Format(time.RFC3339)),
+			keyID, hash, p.Expires.Format(time.RFC3339)),
 	}
 }
 
@@ -301,7 +301,7 @@ func mismatchHint(resource, reqURL string) string {
 			return ": the Resource is for another scheme or host"
 		}
 	}
-	if strings.Contains(reqURL, "?") && MatchResource(resource, stripQueryOnly(reqURL)) {
+	if strings.Contains(reqURL, "?") && signer.MatchResource(resource, stripQueryOnly(reqURL)) {
 		return ": the request has a query string, which the Resource does not allow"
 	}
 	return ""
@@ -312,4 +312,22 @@ func stripQueryOnly(u string) string {
 		return u[:i]
 	}
 	return u
+}
+
+// schemeHost returns the "scheme://host" prefix of a resource pattern when
+// it holds no wildcard, for explaining mismatches.
+func schemeHost(pattern string) (string, bool) {
+	i := strings.Index(pattern, "://")
+	if i < 0 {
+		return "", false
+	}
+	end := len(pattern)
+	if j := strings.IndexByte(pattern[i+3:], '/'); j >= 0 {
+		end = i + 3 + j
+	}
+	prefix := pattern[:end]
+	if strings.ContainsAny(prefix, "*?") {
+		return "", false
+	}
+	return prefix, true
 }

@@ -1,4 +1,4 @@
-package edge
+package signer
 
 import (
 	"errors"
@@ -6,13 +6,11 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cfcookies/cfcookies/signer"
 )
 
 func TestParsePolicy(t *testing.T) {
 	t.Parallel()
-	full, err := signer.Grant{
+	full, err := Grant{
 		Resource:  "https://m.example.com/media/alice/*",
 		Expires:   time.Unix(1800000600, 0),
 		NotBefore: time.Unix(1799999000, 0),
@@ -44,24 +42,24 @@ func TestParsePolicy(t *testing.T) {
 		want       Policy
 	}{
 		{"signer output", string(full), Policy{
-			Resource:        "https://m.example.com/media/alice/*",
-			DateLessThan:    time.Unix(1800000600, 0).UTC(),
-			DateGreaterThan: time.Unix(1799999000, 0).UTC(),
-			SourceIP:        netip.MustParsePrefix("192.0.2.0/24"),
+			Resource:  "https://m.example.com/media/alice/*",
+			Expires:   time.Unix(1800000600, 0).UTC(),
+			NotBefore: time.Unix(1799999000, 0).UTC(),
+			IPRange:   netip.MustParsePrefix("192.0.2.0/24"),
 		}},
 		{"documented example", documented, Policy{
-			Resource:     "https://d111111abcdef8.cloudfront.net/game_download.zip",
-			DateLessThan: time.Unix(1357034400, 0).UTC(),
-			SourceIP:     netip.MustParsePrefix("192.0.2.0/24"),
+			Resource: "https://d111111abcdef8.cloudfront.net/game_download.zip",
+			Expires:  time.Unix(1357034400, 0).UTC(),
+			IPRange:  netip.MustParsePrefix("192.0.2.0/24"),
 		}},
 		{"json escapes in resource", `{"Statement":[{"Resource":"https://m.example.com/\u002a","Condition":{` + dlt + `}}]}`, Policy{
-			Resource:     "https://m.example.com/*",
-			DateLessThan: time.Unix(1800000600, 0).UTC(),
+			Resource: "https://m.example.com/*",
+			Expires:  time.Unix(1800000600, 0).UTC(),
 		}},
 		{"unmasked range is masked", wrap(dlt + `,"IpAddress":{"AWS:SourceIp":"192.0.2.77/24"}`), Policy{
-			Resource:     "https://m.example.com/*",
-			DateLessThan: time.Unix(1800000600, 0).UTC(),
-			SourceIP:     netip.MustParsePrefix("192.0.2.0/24"),
+			Resource: "https://m.example.com/*",
+			Expires:  time.Unix(1800000600, 0).UTC(),
+			IPRange:  netip.MustParsePrefix("192.0.2.0/24"),
 		}},
 	}
 	for _, tc := range valid {
@@ -133,5 +131,30 @@ func TestParsePolicy(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, tc.error)
 			}
 		})
+	}
+}
+
+func TestDecodePolicy(t *testing.T) {
+	t.Parallel()
+	g := Grant{Resource: "https://m.example.com/media/alice/*", Expires: time.Unix(1800000600, 0).UTC()}
+	b, err := g.Policy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := DecodePolicy(EncodeBase64(b))
+	if err != nil {
+		t.Fatalf("DecodePolicy: %v", err)
+	}
+	if Grant(p) != g {
+		t.Errorf("got %+v, want %+v", p, g)
+	}
+	for _, bad := range []string{"", "not base64!", EncodeBase64([]byte(`{"Statement":[]}`))} {
+		_, err := DecodePolicy(bad)
+		if !errors.Is(err, ErrMalformedPolicy) {
+			t.Errorf("DecodePolicy(%q) = %v, want ErrMalformedPolicy", bad, err)
+		}
+		if bad != "" && strings.Contains(err.Error(), bad) {
+			t.Errorf("error %q quotes the cookie value", err)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package edge
+package signer
 
 import "strings"
 
@@ -30,22 +30,4 @@ func MatchResource(pattern, url string) bool {
 		}
 	}
 	return strings.Trim(pattern[p:], "*") == ""
-}
-
-// schemeHost returns the "scheme://host" prefix of a resource pattern when
-// it holds no wildcard, for explaining mismatches.
-func schemeHost(pattern string) (string, bool) {
-	i := strings.Index(pattern, "://")
-	if i < 0 {
-		return "", false
-	}
-	end := len(pattern)
-	if j := strings.IndexByte(pattern[i+3:], '/'); j >= 0 {
-		end = i + 3 + j
-	}
-	prefix := pattern[:end]
-	if strings.ContainsAny(prefix, "*?") {
-		return "", false
-	}
-	return prefix, true
 }

@@ -1,4 +1,4 @@
-package edge
+package signer
 
 import (
 	"bytes"
@@ -11,20 +11,41 @@ import (
 	"time"
 )
 
-// ErrMalformedPolicy is wrapped by every ParsePolicy error.
-var ErrMalformedPolicy = errors.New("edge: malformed policy")
+// ErrMalformedPolicy is wrapped by every ParsePolicy and DecodePolicy
+// error: the policy is not one CloudFront would accept.
+var ErrMalformedPolicy = errors.New("signer: malformed policy")
 
-// A Policy is the one statement of a CloudFront custom policy.
+// A Policy is the one statement of a custom policy, read back from its
+// JSON by [ParsePolicy] or from a CloudFront-Policy cookie by
+// [DecodePolicy]. Its fields are those of [Grant], so Grant(p) and
+// Policy(g) convert between them.
+//
+// A parsed Policy says what a policy claims, not that anyone signed it:
+// trust it only once its signature has verified ([Verify], or
+// [Verifier.Check], which checks the signature before it parses).
 type Policy struct {
-	// Resource is the URL pattern, "*" and "?" being wildcards.
+	// Resource is the URL pattern, "*" and "?" being wildcards (see
+	// [MatchResource]).
 	Resource string
-	// DateLessThan is the expiry: access is allowed strictly before it.
-	DateLessThan time.Time
-	// DateGreaterThan is the optional start (zero when absent): access is
-	// allowed strictly after it.
-	DateGreaterThan time.Time
-	// SourceIP is the optional IPv4 range (invalid when absent).
-	SourceIP netip.Prefix
+	// Expires is DateLessThan, in UTC: access is allowed strictly before it.
+	Expires time.Time
+	// NotBefore is DateGreaterThan, in UTC, the zero Time when absent:
+	// access is allowed strictly after it.
+	NotBefore time.Time
+	// IPRange is IpAddress.AWS:SourceIp, masked, the zero (invalid) Prefix
+	// when absent.
+	IPRange netip.Prefix
+}
+
+// DecodePolicy reads a CloudFront-Policy cookie value: CloudFront base64
+// (see [DecodeBase64]) of policy JSON, which it parses as [ParsePolicy]
+// does. Errors wrap ErrMalformedPolicy and never quote the value.
+func DecodePolicy(cookieValue string) (Policy, error) {
+	b, err := DecodeBase64(cookieValue)
+	if err != nil {
+		return Policy{}, malformed("policy is not CloudFront base64")
+	}
+	return ParsePolicy(b)
 }
 
 // maxEpochDigits bounds AWS:EpochTime; 12 digits reach past the year 30000.
@@ -79,16 +100,16 @@ func ParsePolicy(b []byte) (Policy, error) {
 	if !ok {
 		return Policy{}, malformed("Condition has no DateLessThan, which CloudFront requires")
 	}
-	if p.DateLessThan, err = epoch(dlt, "DateLessThan"); err != nil {
+	if p.Expires, err = epoch(dlt, "DateLessThan"); err != nil {
 		return Policy{}, err
 	}
 	if dgt, ok := cond["DateGreaterThan"]; ok {
-		if p.DateGreaterThan, err = epoch(dgt, "DateGreaterThan"); err != nil {
+		if p.NotBefore, err = epoch(dgt, "DateGreaterThan"); err != nil {
 			return Policy{}, err
 		}
 	}
 	if ipRaw, ok := cond["IpAddress"]; ok {
-		if p.SourceIP, err = sourceIP(ipRaw); err != nil {
+		if p.IPRange, err = sourceIP(ipRaw); err != nil {
 			return Policy{}, err
 		}
 	}
