@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"slices"
@@ -72,11 +73,23 @@ var scopeName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 // maxScopesFile bounds the file read at startup.
 const maxScopesFile = 1 << 20
 
+// readScopesFile reads at most maxScopesFile bytes and one more, to tell a
+// larger file, so that a path naming a device or a log is refused without
+// being read whole.
+func readScopesFile(path string) ([]byte, error) {
+	f, err := os.Open(path) // #nosec G304 -- the operator names this file
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxScopesFile+1))
+}
+
 // loadScopes reads and checks a scopes file. Every problem is reported as
 // "FILE:LINE: problem"; cookiePath and ttl default to COOKIE_PATH and
 // COOKIE_TTL.
 func loadScopes(path string, defaults Cookie) ([]Scope, []string) {
-	b, err := os.ReadFile(path) // #nosec G304 -- the operator names this file
+	b, err := readScopesFile(path)
 	if err != nil {
 		return nil, []string{fmt.Sprintf("%s: %v", path, unwrapPathError(err))}
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,6 +100,11 @@ func TestLoadScopesProblems(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing.yaml")
 	if _, problems := loadScopes(missing, scopeDefaults); len(problems) != 1 || problems[0] != missing+": no such file or directory" {
 		t.Errorf("missing file: %q, want it named", problems)
+	}
+	// A path naming a device that never ends is refused after the bound,
+	// not read until memory runs out.
+	if _, problems := loadScopes("/dev/zero", scopeDefaults); len(problems) != 1 || problems[0] != fmt.Sprintf("/dev/zero: over %d bytes", maxScopesFile) {
+		t.Errorf("/dev/zero: %q, want it refused as too large", problems)
 	}
 }
 
