@@ -22,7 +22,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/cfcookies/cfcookies/internal/edge"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -30,7 +29,7 @@ import (
 const maxCookieHeader = 64 << 10
 
 // verify says whether CloudFront would accept the signed cookies for a URL
-// and, if not, exactly why, with the same check as internal/edge. It
+// and, if not, exactly why, with signer.Verifier (the emulated CDN's check). It
 // returns nil when CloudFront would accept (exit status 0), an error when it
 // would deny (1), and a usage error (2) for bad flags or key files. Cookie
 // values and signatures are never printed; the decoded policy is. stdin is
@@ -44,7 +43,7 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	keyPairID := fs.String("key-pair-id", "", "the CloudFront-Key-Pair-Id value, instead of --cookie")
 	hashAlgorithm := fs.String("hash-algorithm", "", "the CloudFront-Hash-Algorithm value (SHA256), with --policy; default: not sent, which means SHA1")
 	var keyArgs publicKeyFlags
-	fs.Var(&keyArgs, "public-key", fmt.Sprintf("KEYID=FILE: a public key of the trusted key group, in PEM (a private key file works too); repeat for up to %d", edge.MaxKeys))
+	fs.Var(&keyArgs, "public-key", fmt.Sprintf("KEYID=FILE: a public key of the trusted key group, in PEM (a private key file works too); repeat for up to %d", signer.MaxKeys))
 	clientIP := fs.String("client-ip", "", "the viewer's IP address, for a policy with IpAddress")
 	nowFlag := fs.String("now", "", "the time of the request, RFC 3339 (default: now)")
 	fs.Usage = func() {
@@ -105,18 +104,17 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return usage("%v", err)
 	}
-	v, err := edge.NewVerifier(keys, edge.VerifierOptions{})
+	v, err := signer.NewVerifier(keys, signer.VerifierOptions{})
 	if err != nil {
-		return usage("--public-key: %s", strings.TrimPrefix(err.Error(), "edge: "))
+		return usage("--public-key: %s", strings.TrimPrefix(err.Error(), "signer: invalid key group: "))
 	}
 
-	var remoteAddr string
+	var ip netip.Addr
 	if *clientIP != "" {
-		ip, err := netip.ParseAddr(*clientIP)
-		if err != nil || ip.Zone() != "" {
+		if ip, err = netip.ParseAddr(*clientIP); err != nil || ip.Zone() != "" {
 			return usage("--client-ip %q is not an IP address", *clientIP)
 		}
-		remoteAddr = ip.Unmap().String()
+		ip = ip.Unmap()
 	}
 	now := time.Now()
 	if *nowFlag != "" {
@@ -125,15 +123,16 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		}
 	}
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *rawURL, nil)
+	u, err := url.Parse(*rawURL)
 	if err != nil {
 		return usage("--url: %v", err)
 	}
-	req.Header.Set("Cookie", header)
-	req.RemoteAddr = remoteAddr
-	d := v.Check(req, now)
+	// A Cookie header parsed as net/http's server parses it.
+	cookies := (&http.Request{Header: http.Header{"Cookie": {header}}}).Cookies()
+	reqURL := signer.RequestURL(u)
+	d := v.Check(cookies, reqURL, ip, now)
 	printVerification(stdout, verification{
-		req: req, verifier: v, now: now, keys: described, clientIP: remoteAddr, decision: d,
+		url: reqURL, cookies: cookies, now: now, keys: described, clientIP: ip, decision: d,
 	})
 	if !d.Allowed {
 		return fmt.Errorf("verify: CloudFront would deny the request (%s)", d.Code)
@@ -233,8 +232,8 @@ func (p publicKeyFlags) load() (map[string]crypto.PublicKey, []string, error) {
 	switch {
 	case len(p) == 0:
 		return nil, nil, errors.New("--public-key KEYID=FILE is required: the public key(s) of the distribution's trusted key group")
-	case len(p) > edge.MaxKeys:
-		return nil, nil, fmt.Errorf("%d --public-key flags: a CloudFront key group holds at most %d keys", len(p), edge.MaxKeys)
+	case len(p) > signer.MaxKeys:
+		return nil, nil, fmt.Errorf("%d --public-key flags: a CloudFront key group holds at most %d keys", len(p), signer.MaxKeys)
 	}
 	keys := make(map[string]crypto.PublicKey, len(p))
 	var described []string
@@ -246,9 +245,9 @@ func (p publicKeyFlags) load() (map[string]crypto.PublicKey, []string, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("--public-key %s: %w", k.id, err)
 		}
-		pub, err := edge.ParsePublicKeyPEM(b)
+		pub, err := signer.ParsePublicKeyPEM(b)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--public-key %s=%s: %s", k.id, k.path, strings.TrimPrefix(err.Error(), "edge: "))
+			return nil, nil, fmt.Errorf("--public-key %s=%s: %s", k.id, k.path, strings.TrimPrefix(err.Error(), "signer: "))
 		}
 		keys[k.id] = pub
 		described = append(described, k.id+" ("+describeKey(pub)+")")
@@ -269,12 +268,23 @@ func describeKey(pub crypto.PublicKey) string {
 
 // verification is what printVerification shows.
 type verification struct {
-	req      *http.Request
-	verifier *edge.Verifier
+	url      string // as signer.RequestURL gives it
+	cookies  []*http.Cookie
 	now      time.Time
 	keys     []string
-	clientIP string
-	decision edge.Decision
+	clientIP netip.Addr // the zero Addr when not given
+	decision signer.Decision
+}
+
+// named returns the cookies called name, in the order sent.
+func (vf verification) named(name string) []*http.Cookie {
+	var cs []*http.Cookie
+	for _, c := range vf.cookies {
+		if c.Name == name {
+			cs = append(cs, c)
+		}
+	}
+	return cs
 }
 
 // keyIDPattern is what a CloudFront public key ID looks like: a
@@ -282,14 +292,14 @@ type verification struct {
 var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
 
 func printVerification(w io.Writer, vf verification) {
-	reqURL := vf.verifier.RequestURL(vf.req)
+	reqURL := vf.url
 	shownURL := reqURL
 	if i := strings.IndexByte(reqURL, '?'); i >= 0 {
 		shownURL = reqURL[:i] + " (query not shown)"
 	}
 	fmt.Fprintf(w, "URL        %s\n", shownURL)
 	fmt.Fprintf(w, "now        %s\n", vf.now.UTC().Format(time.RFC3339))
-	if vf.clientIP != "" {
+	if vf.clientIP.IsValid() {
 		fmt.Fprintf(w, "client IP  %s\n", vf.clientIP)
 	} else {
 		fmt.Fprintln(w, "client IP  none given (--client-ip)")
@@ -298,7 +308,7 @@ func printVerification(w io.Writer, vf verification) {
 
 	fmt.Fprintln(w, "cookies")
 	for _, name := range []string{signer.CookieKeyPairID, signer.CookiePolicy, signer.CookieSignature, signer.CookieHashAlgorithm, signer.CookieExpires} {
-		cs := vf.req.CookiesNamed(name)
+		cs := vf.named(name)
 		var desc string
 		switch {
 		case len(cs) == 0 && name == signer.CookieHashAlgorithm:
@@ -324,7 +334,7 @@ func printVerification(w io.Writer, vf verification) {
 		fmt.Fprintf(w, "  %-26s %s\n", name, desc)
 	}
 	var others []string
-	for _, c := range vf.req.Cookies() {
+	for _, c := range vf.cookies {
 		if !strings.HasPrefix(c.Name, "CloudFront-") && !slices.Contains(others, c.Name) {
 			others = append(others, c.Name)
 		}
@@ -345,9 +355,9 @@ func printVerification(w io.Writer, vf verification) {
 	fmt.Fprintf(w, "DENIED: CloudFront would answer 403 %s (%q).\n", d.Code, d.Message())
 	fmt.Fprintf(w, "  %s\n", d.Reason)
 	switch {
-	case len(vf.req.Cookies()) == 0 || d.Code == edge.CodeMissingKey && len(vf.req.CookiesNamed(signer.CookiePolicy)) == 0 && len(vf.req.CookiesNamed(signer.CookieSignature)) == 0:
+	case len(vf.cookies) == 0 || d.Code == signer.CodeMissingKey && len(vf.named(signer.CookiePolicy)) == 0 && len(vf.named(signer.CookieSignature)) == 0:
 		fmt.Fprintln(w, "  The browser sent no signed cookies: `server check` tells whether their Domain, Path, SameSite and Secure let it send them to this host.")
-	case policyOK && p.IPRange.IsValid() && vf.clientIP == "":
+	case policyOK && p.IPRange.IsValid() && !vf.clientIP.IsValid():
 		fmt.Fprintf(w, "  The policy is bound to %s: give the viewer's address with --client-ip.\n", p.IPRange)
 	}
 }
@@ -355,7 +365,7 @@ func printVerification(w io.Writer, vf verification) {
 // printPolicy shows the first CloudFront-Policy, decoded (a policy is not a
 // secret), and how each of its conditions compares with the request.
 func printPolicy(w io.Writer, vf verification, reqURL string) (signer.Policy, bool) {
-	cs := vf.req.CookiesNamed(signer.CookiePolicy)
+	cs := vf.named(signer.CookiePolicy)
 	if len(cs) == 0 || cs[0].Value == "" {
 		return signer.Policy{}, false
 	}
@@ -367,7 +377,7 @@ func printPolicy(w io.Writer, vf verification, reqURL string) (signer.Policy, bo
 	fmt.Fprintf(w, "policy     %s\n", printable(raw))
 	p, err := signer.ParsePolicy(raw)
 	if err != nil {
-		fmt.Fprintf(w, "  %s\n", strings.TrimPrefix(err.Error(), "edge: "))
+		fmt.Fprintf(w, "  %s\n", strings.TrimPrefix(err.Error(), "signer: "))
 		return signer.Policy{}, false
 	}
 	if signer.MatchResource(p.Resource, reqURL) {
@@ -389,11 +399,11 @@ func printPolicy(w io.Writer, vf verification, reqURL string) (signer.Policy, bo
 	default:
 		fmt.Fprintf(w, "  %-16s %s: valid only after it, %s from now\n", "DateGreaterThan", p.NotBefore.Format(time.RFC3339), secs(p.NotBefore.Unix()-now))
 	}
-	ip, ipErr := netip.ParseAddr(vf.clientIP)
+	ip := vf.clientIP
 	switch {
 	case !p.IPRange.IsValid():
 		fmt.Fprintf(w, "  %-16s none\n", "IpAddress")
-	case ipErr != nil:
+	case !ip.IsValid():
 		fmt.Fprintf(w, "  %-16s %s: no --client-ip to compare\n", "IpAddress", p.IPRange)
 	case p.IPRange.Contains(ip):
 		fmt.Fprintf(w, "  %-16s %s: contains %s\n", "IpAddress", p.IPRange, ip)

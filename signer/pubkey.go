@@ -1,4 +1,4 @@
-package edge
+package signer
 
 import (
 	"crypto"
@@ -7,23 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/cfcookies/cfcookies/signer"
 )
 
 // ParsePublicKeyPEM reads a key group's public key from PEM: the first
 // "PUBLIC KEY" (PKIX, the form CloudFront's console and Terraform take) or
 // "RSA PUBLIC KEY" (PKCS#1) block, or the public half of the first private
-// key (see signer.ParsePrivateKeyPEM). "EC PARAMETERS" blocks are skipped.
-// Whether CloudFront accepts the key (RSA 2048, ECDSA P-256) is NewVerifier's
-// to check. Errors never hold key material.
+// key (see [ParsePrivateKeyPEM]). "EC PARAMETERS" blocks are skipped.
+// Whether CloudFront accepts the key (RSA 2048, ECDSA P-256) is
+// [CheckPublicKey]'s, and [NewVerifier]'s, to check. Errors never hold key material.
 func ParsePublicKeyPEM(pemBytes []byte) (crypto.PublicKey, error) {
 	rest := pemBytes
 	for {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
-			return nil, errors.New("edge: no PEM public or private key found")
+			return nil, errors.New("signer: no PEM public or private key found")
 		}
 		switch block.Type {
 		case "EC PARAMETERS":
@@ -31,22 +29,22 @@ func ParsePublicKeyPEM(pemBytes []byte) (crypto.PublicKey, error) {
 		case "PUBLIC KEY":
 			pub, err := x509.ParsePKIXPublicKey(block.Bytes)
 			if err != nil {
-				return nil, fmt.Errorf("edge: parse PKIX public key: %w", err)
+				return nil, fmt.Errorf("signer: parse PKIX public key: %w", err)
 			}
 			return pub, nil
 		case "RSA PUBLIC KEY":
 			pub, err := x509.ParsePKCS1PublicKey(block.Bytes)
 			if err != nil {
-				return nil, fmt.Errorf("edge: parse PKCS#1 RSA public key: %w", err)
+				return nil, fmt.Errorf("signer: parse PKCS#1 RSA public key: %w", err)
 			}
 			return pub, nil
 		case "CERTIFICATE":
-			return nil, errors.New("edge: found a certificate; a key group takes the public key itself (openssl x509 -pubkey -noout -in cert.pem)")
+			return nil, errors.New("signer: found a certificate; a key group takes the public key itself (openssl x509 -pubkey -noout -in cert.pem)")
 		}
 		if !strings.Contains(block.Type, "PRIVATE KEY") {
-			return nil, fmt.Errorf("edge: found a PEM block of type %q, not a key", strings.ToValidUTF8(block.Type, "?"))
+			return nil, fmt.Errorf("signer: found a PEM block of type %q, not a key", strings.ToValidUTF8(block.Type, "?"))
 		}
-		key, err := signer.ParsePrivateKeyPEM(pem.EncodeToMemory(block), signer.KeyOptions{AllowAnyRSASize: true})
+		key, err := ParsePrivateKeyPEM(pem.EncodeToMemory(block), KeyOptions{AllowAnyRSASize: true})
 		if err != nil {
 			return nil, err
 		}

@@ -1,7 +1,8 @@
-package edge
+package signer
 
 import (
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
@@ -12,7 +13,10 @@ import (
 
 func TestParsePublicKeyPEM(t *testing.T) {
 	t.Parallel()
-	k := keys(t)
+	k := struct {
+		rsa *rsa.PrivateKey
+		ec  *ecdsa.PrivateKey
+	}{vkeys(t).rsa.(*rsa.PrivateKey), vkeys(t).ec.(*ecdsa.PrivateKey)}
 	pkix := func(pub any) []byte {
 		der, err := x509.MarshalPKIXPublicKey(pub)
 		if err != nil {
@@ -31,7 +35,7 @@ func TestParsePublicKeyPEM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vector, err := os.ReadFile("../../signer/testdata/vectors/test-rsa-key-public.pem")
+	vector, err := os.ReadFile("testdata/vectors/test-rsa-key-public.pem")
 	if err != nil {
 		t.Fatal(err)
 	}
