@@ -1,8 +1,10 @@
 package signer_test
 
 import (
+	"crypto"
 	"fmt"
 	"log"
+	"net/http"
 	"net/netip"
 	"os"
 	"strings"
@@ -124,4 +126,66 @@ func ExampleVerify() {
 	fmt.Println(signed.HashAlgorithm, signer.Verify(s.Public(), signed.HashAlgorithm, policy, signed.Signature))
 	// Output:
 	// SHA256 <nil>
+}
+
+// A Go service can answer "why would CloudFront refuse this?": Check reads
+// a request's cookies as CloudFront does, against the public keys of the
+// distribution's key group. DecodePolicy reads a policy back, for example
+// to see when the cookies expire (a Policy is trustworthy only once its
+// signature has verified).
+func ExampleVerifier_Check() {
+	pemBytes, err := os.ReadFile("testdata/keys/rsa2048-pkcs8.pem")
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, err := signer.ParsePrivateKeyPEM(pemBytes, signer.KeyOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	s, err := signer.New("K2JCJMDEHXQW5F", key, signer.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	signed, err := s.Sign(signer.Grant{Resource: "https://media.example.com/media/alice/*", Expires: now.Add(10 * time.Minute)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The cookies a browser sends back, as r.Cookies() returns them.
+	cookies := []*http.Cookie{
+		{Name: signer.CookiePolicy, Value: signed.Policy},
+		{Name: signer.CookieSignature, Value: signed.Signature},
+		{Name: signer.CookieKeyPairID, Value: signed.KeyPairID},
+	}
+
+	v, err := signer.NewVerifier(map[string]crypto.PublicKey{"K2JCJMDEHXQW5F": key.Public()}, signer.VerifierOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	client := netip.MustParseAddr("192.0.2.7")
+	for _, req := range []struct {
+		url string
+		at  time.Time
+	}{
+		{"https://media.example.com/media/alice/a.png", now},
+		{"https://media.example.com/media/bob/a.png", now},
+		{"https://media.example.com/media/alice/a.png", now.Add(time.Hour)},
+	} {
+		d := v.Check(cookies, req.url, client, req.at)
+		fmt.Printf("allowed=%v code=%q\n  %s\n", d.Allowed, d.Code, d.Reason)
+	}
+
+	p, err := signer.DecodePolicy(signed.Policy)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p.Resource, p.Expires)
+	// Output:
+	// allowed=true code=""
+	//   signature valid (key K2JCJMDEHXQW5F, SHA1); policy allows this URL until 2026-11-21T12:10:00Z
+	// allowed=false code="AccessDenied"
+	//   policy Resource does not match the request URL https://media.example.com/media/bob/a.png
+	// allowed=false code="AccessDenied"
+	//   policy expired at 2026-11-21T12:10:00Z (DateLessThan), 50m0s before now 2026-11-21T13:00:00Z
+	// https://media.example.com/media/alice/* 2026-11-21 12:10:00 +0000 UTC
 }
