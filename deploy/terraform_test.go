@@ -586,7 +586,7 @@ func TestHealthChecks(t *testing.T) {
 	// unreachable at start) gets no requests.
 	for _, ready := range []bool{true, false} {
 		api := handlers.NewServer(zerolog.Nop(), handlers.Options{CloudFrontBaseURL: "https://media.example.com"},
-			&keys.Store{}, auth.Dev{}, func() bool { return ready }, handlers.NewMetrics())
+			(&keys.Store{}).Signer, auth.Dev{}, func() bool { return ready }, handlers.NewMetrics())
 		rec := httptest.NewRecorder()
 		api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, hcPath, nil))
 		switch healthy := strconv.Itoa(rec.Code) == matcher; {

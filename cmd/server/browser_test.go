@@ -242,7 +242,7 @@ func directAPI(ttl time.Duration) func(*testing.T, *topology) http.Handler {
 			Scopes:             []handlers.Scope{{Name: "default", Path: tmpl, CookiePath: "/", TTL: ttl}},
 			Cookie:             signer.CookieOptions{Domain: tp.env["COOKIE_DOMAIN"], SameSite: http.SameSiteLaxMode},
 			CORSAllowedOrigins: cors,
-		}, tp.signer, authn, func() bool { return true }, handlers.NewMetrics())
+		}, func() *signer.Signer { return tp.signer }, authn, func() bool { return true }, handlers.NewMetrics())
 	}
 }
 

@@ -63,10 +63,6 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 	if err := metrics.Register(store.Collector()); err != nil {
 		return err
 	}
-	issuer, err := newIssuer(cfg, store, metrics)
-	if err != nil {
-		return err
-	}
 	api := handlers.NewServer(logger, handlers.Options{
 		CloudFrontBaseURL: cfg.CloudFront.BaseURL(),
 		Scopes:            scopes(cfg.Scopes),
@@ -85,7 +81,10 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 		RateLimitPerIP:       handlers.RateLimit(cfg.RateLimitPerIP),
 		RateLimitPerIdentity: handlers.RateLimit(cfg.RateLimitPerIdentity),
 		ExpiryGranularity:    cfg.ExpiryGranularity,
-	}, issuer, authn, store.Ready, metrics)
+		// The cache asks for the store's current signer on every request,
+		// so a key rotation empties it.
+		SignatureCacheSize: cfg.SignatureCacheSize,
+	}, store.Signer, authn, store.Ready, metrics)
 	if cfg.Dev {
 		// The demo page sends X-Dev-User: it exists only in dev mode.
 		api = web.Handler(api)
@@ -114,8 +113,6 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 	}
 	return serveAll(ctx, logger, servers)
 }
-
-var _ handlers.CookieIssuer = (*keys.Store)(nil)
 
 // devCDN is the emulated CloudFront of --dev: it checks the cookies exactly
 // as CloudFront would and serves sample media under /media/dev/ and

@@ -13,7 +13,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/cfcookies/cfcookies/internal/auth"
-	"github.com/cfcookies/cfcookies/internal/sigcache"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -71,24 +70,21 @@ func benchServer(b *testing.B, key crypto.Signer, cached bool) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var issuer CookieIssuer = s
+	cache := 0
 	if cached {
-		c, err := sigcache.New(func() *signer.Signer { return s }, sigcache.Options{Size: 1024})
-		if err != nil {
-			b.Fatal(err)
-		}
-		issuer = c
+		cache = 1024
 	}
 	tmpl, err := signer.ParsePathTemplate("/media/{sub}/*")
 	if err != nil {
 		b.Fatal(err)
 	}
 	return NewServer(zerolog.New(discard{}), Options{
-		CloudFrontBaseURL: "https://media.example.com",
-		Scopes:            []Scope{{Name: "default", Path: tmpl, CookiePath: "/", TTL: 10 * time.Minute}},
-		Cookie:            signer.CookieOptions{Domain: "example.com"},
-		ExpiryGranularity: time.Minute,
-	}, issuer, auth.Dev{}, func() bool { return true }, NewMetrics())
+		CloudFrontBaseURL:  "https://media.example.com",
+		Scopes:             []Scope{{Name: "default", Path: tmpl, CookiePath: "/", TTL: 10 * time.Minute}},
+		Cookie:             signer.CookieOptions{Domain: "example.com"},
+		ExpiryGranularity:  time.Minute,
+		SignatureCacheSize: cache,
+	}, fixed(s), auth.Dev{}, func() bool { return true }, NewMetrics())
 }
 
 // discard is a log sink that, unlike io.Discard, zerolog cannot skip:

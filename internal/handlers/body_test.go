@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/cfcookies/cfcookies/signer/mediacookies"
 )
 
 // TestIssueCookiesStrictBody: the body of POST /auth/media-cookies is read
@@ -17,7 +19,7 @@ func TestIssueCookiesStrictBody(t *testing.T) {
 	t.Parallel()
 	const ct = "application/json"
 	// A valid object padded past 4 KiB with JSON whitespace.
-	padded := `{"scopes":["default"]}` + strings.Repeat(" ", maxBodyBytes)
+	padded := `{"scopes":["default"]}` + strings.Repeat(" ", mediacookies.MaxBodyBytes)
 	chunked := func(r *http.Request) {
 		r.ContentLength = -1
 		r.TransferEncoding = []string{"chunked"}
@@ -73,8 +75,8 @@ func TestIssueCookiesStrictBody(t *testing.T) {
 		// Size: on the bytes read, whatever they hold.
 		{"valid object padded past 4 KiB", padded, nil, nil, 413, "body-too-large"},
 		{"valid object padded past 4 KiB, chunked", padded, nil, chunked, 413, "body-too-large"},
-		{"invalid JSON past 4 KiB", `{"scopes":` + strings.Repeat("[", maxBodyBytes), nil, nil, 413, "body-too-large"},
-		{"trailing data past 4 KiB", `{} ` + strings.Repeat("x", maxBodyBytes), nil, nil, 413, "body-too-large"},
+		{"invalid JSON past 4 KiB", `{"scopes":` + strings.Repeat("[", mediacookies.MaxBodyBytes), nil, nil, 413, "body-too-large"},
+		{"trailing data past 4 KiB", `{} ` + strings.Repeat("x", mediacookies.MaxBodyBytes), nil, nil, 413, "body-too-large"},
 
 		// Content-Type: exactly one, application/json, at most charset=utf-8.
 		{"chunked body without a content type", `{"scopes":["default"]}`, []string{"Content-Type", ""}, chunked, 415, "unsupported-media-type"},
@@ -141,7 +143,7 @@ func TestIssueCookiesAcceptsStrictBodies(t *testing.T) {
 		{"charset UTF-8 quoted, no space", `application/json;charset="UTF-8"`, `{"scopes":["default"]}`, false},
 		{"type in capitals", "Application/JSON", `{"scopes":["default"]}`, false},
 		{"chunked", "application/json", `{"scopes":["default"]}`, true},
-		{"exactly 4 KiB", "application/json", `{"scopes":["default"]}` + strings.Repeat(" ", maxBodyBytes-len(`{"scopes":["default"]}`)), false},
+		{"exactly 4 KiB", "application/json", `{"scopes":["default"]}` + strings.Repeat(" ", mediacookies.MaxBodyBytes-len(`{"scopes":["default"]}`)), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

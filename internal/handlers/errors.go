@@ -2,105 +2,67 @@ package handlers
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
-
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/hlog"
+
+	"github.com/cfcookies/cfcookies/signer/mediacookies"
 )
 
-// problemTypePrefix starts every problem "type" (RFC 9457). The suffixes are
-// stable and listed in the README.
-const problemTypePrefix = "urn:cfcookies:problem:"
+// Problem types of the server's own answers, besides the public
+// handler's (mediacookies.Problem*). The suffixes are stable and listed
+// in the README.
+const (
+	problemNotFound    = "not-found"
+	problemRateLimited = "rate-limited"
+)
 
-// httpError is the one way a handler reports failure: Code and Msg go to the
-// client, Err (never shown to it) goes to the log.
-type httpError struct {
-	Code int
-	Type string // suffix of the problem type, e.g. "unauthenticated"
-	Msg  string // safe to show: no token, cookie value, key or policy
-	Err  error  // detail for the log
-}
-
-func (e *httpError) Error() string {
-	if e.Err != nil {
-		return e.Msg + ": " + e.Err.Error()
-	}
-	return e.Msg
-}
-
-func (e *httpError) Unwrap() error { return e.Err }
-
-// problem is the application/problem+json body.
-type problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail,omitempty"`
-	RequestID string `json:"requestId,omitempty"`
-}
-
-// respondError writes err as problem+json. Anything that is not an
-// *httpError is an internal error: the client learns nothing about it and
-// the log gets everything. Client errors log at info, server errors at
-// error.
+// respondError is the one way a handler reports failure: err, made a
+// *mediacookies.Error (anything else is an internal error the client
+// learns nothing about), is logged with the request's logger and written
+// as problem+json.
 func respondError(w http.ResponseWriter, r *http.Request, err error) {
-	var he *httpError
-	if !errors.As(err, &he) {
-		he = &httpError{Code: http.StatusInternalServerError, Type: "internal", Msg: "internal error", Err: err}
-	}
+	e := mediacookies.AsError(err)
+	logProblem(r, e)
+	mediacookies.WriteProblem(w, e, requestID(r))
+}
+
+// logProblem logs a problem answer: client errors at info, server errors
+// at error, with the cause the client never sees.
+func logProblem(r *http.Request, e *mediacookies.Error) {
 	var ev *zerolog.Event
 	log := hlog.FromRequest(r)
-	if he.Code >= 500 {
+	if e.Status >= 500 {
 		ev = log.Error()
 	} else {
 		ev = log.Info()
 	}
-	ev.Int("status", he.Code).Str("problem", he.Type).AnErr("error", he.Err).Msg(he.Msg)
-
-	p := problem{
-		Type:   problemTypePrefix + he.Type,
-		Title:  http.StatusText(he.Code),
-		Status: he.Code,
-		Detail: he.Msg,
-	}
-	if id, ok := hlog.IDFromRequest(r); ok {
-		p.RequestID = id.String()
-	}
-	setBodyHeaders(w.Header(), "application/problem+json")
-	w.WriteHeader(he.Code)
-	_ = json.NewEncoder(w).Encode(p)
+	ev.Int("status", e.Status).Str("problem", e.Type).AnErr("error", e.Err).Msg(e.Detail)
 }
 
-// setBodyHeaders sets what every JSON answer carries: its content type,
-// never cached, never sniffed.
-func setBodyHeaders(h http.Header, contentType string) {
-	h["Content-Type"] = []string{contentType}
-	h["Cache-Control"] = []string{"no-store"}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
+// requestID is the request's id, for problem answers.
+func requestID(r *http.Request) string {
+	if id, ok := hlog.IDFromRequest(r); ok {
+		return id.String()
+	}
+	return ""
 }
 
 // respondJSON writes v with status code.
 func respondJSON(w http.ResponseWriter, r *http.Request, code int, v any) {
-	setBodyHeaders(w.Header(), "application/json")
-	w.WriteHeader(code)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
-		hlog.FromRequest(r).Warn().Err(err).Msg("write response")
+	body, err := json.Marshal(v)
+	if err != nil {
+		respondError(w, r, err)
+		return
 	}
-}
-
-// respondJSONBytes writes body, JSON already encoded, with status code.
-func respondJSONBytes(w http.ResponseWriter, code int, body []byte) {
-	setBodyHeaders(w.Header(), "application/json")
-	w.WriteHeader(code)
-	_, _ = w.Write(body) // a failed write is the client gone; nothing to tell it
+	mediacookies.WriteJSON(w, code, append(body, '\n'))
 }
 
 func handleNotFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		respondError(w, r, &httpError{Code: http.StatusNotFound, Type: "not-found", Msg: "no such route"})
+		respondError(w, r, &mediacookies.Error{Status: http.StatusNotFound, Type: problemNotFound, Detail: "no such route"})
 	})
 }
 
@@ -124,7 +86,7 @@ func handleMethodNotAllowed() http.Handler {
 			return
 		}
 		w.Header()["Allow"] = allow
-		respondError(w, r, &httpError{Code: http.StatusMethodNotAllowed, Type: "method-not-allowed",
-			Msg: "this route does not take this method; Allow lists those it takes"})
+		respondError(w, r, &mediacookies.Error{Status: http.StatusMethodNotAllowed, Type: mediacookies.ProblemMethodNotAllowed,
+			Detail: "this route does not take this method; Allow lists those it takes"})
 	})
 }

@@ -13,44 +13,6 @@ import (
 	"github.com/cfcookies/cfcookies/signer"
 )
 
-func TestPolicyExpiry(t *testing.T) {
-	t.Parallel()
-	at := func(h, m, s, ns int) time.Time { return time.Date(2026, 11, 21, h, m, s, ns, time.UTC) }
-	tests := []struct {
-		name        string
-		now         time.Time
-		ttl, gran   time.Duration
-		wantExpires time.Time
-	}{
-		{"no rounding truncates to the second", at(12, 0, 0, 5e8), 10 * time.Minute, 0, at(12, 10, 0, 0)},
-		{"rounded up to the next minute", at(12, 0, 0, 5e8), 10 * time.Minute, time.Minute, at(12, 11, 0, 0)},
-		{"a fraction of a second rounds up too", at(12, 0, 59, 1), 10 * time.Minute, time.Minute, at(12, 11, 0, 0)},
-		{"on the boundary stays", at(12, 0, 0, 0), 10 * time.Minute, time.Minute, at(12, 10, 0, 0)},
-		{"just after the boundary", at(12, 0, 0, 1), 10 * time.Minute, time.Minute, at(12, 11, 0, 0)},
-		{"granularity of 7s counts from the epoch", at(12, 0, 0, 0), time.Minute, 7 * time.Second,
-			time.Unix((at(12, 1, 0, 0).Unix()+6)/7*7, 0)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := policyExpiry(tt.now, tt.ttl, tt.gran); !got.Equal(tt.wantExpires) {
-				t.Errorf("policyExpiry = %s, want %s", got.UTC(), tt.wantExpires)
-			}
-		})
-	}
-}
-
-// recordingIssuer signs with s and remembers the grants it was given.
-type recordingIssuer struct {
-	s      *signer.Signer
-	grants []signer.Grant
-}
-
-func (r *recordingIssuer) Sign(g signer.Grant) (signer.Signed, error) {
-	r.grants = append(r.grants, g)
-	return r.s.Sign(g)
-}
-
 // Requests inside one granularity window sign one policy; the cookies and
 // expiresAt carry its expiry, and refreshAfter comes a fifth of the TTL
 // before it, so a refresh then always gets a later policy.
@@ -67,13 +29,12 @@ func TestExpiryGranularity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issuer := &recordingIssuer{s: s}
 	h := NewServer(zerolog.Nop(), Options{
 		CloudFrontBaseURL: "https://media.example.com",
 		Scopes:            []Scope{{Name: "default", Path: tmpl, CookiePath: "/", TTL: ttl}},
 		Now:               clock,
 		ExpiryGranularity: time.Minute,
-	}, issuer, auth.Dev{}, func() bool { return true }, NewMetrics())
+	}, fixed(s), auth.Dev{}, func() bool { return true }, NewMetrics())
 
 	type answer struct {
 		ExpiresAt    time.Time `json:"expiresAt"`
@@ -106,9 +67,6 @@ func TestExpiryGranularity(t *testing.T) {
 	second, secondCookies := issue(start.Add(59 * time.Second)) // 12:00:59.5, same window
 	if !first.ExpiresAt.Equal(wantExp) || !second.ExpiresAt.Equal(wantExp) {
 		t.Errorf("expiresAt %s and %s, want %s for both", first.ExpiresAt, second.ExpiresAt, wantExp)
-	}
-	if !issuer.grants[0].Expires.Equal(issuer.grants[1].Expires) {
-		t.Errorf("two grants in one window: expiries %s and %s", issuer.grants[0].Expires, issuer.grants[1].Expires)
 	}
 	if firstCookies[signer.CookiePolicy].Value != secondCookies[signer.CookiePolicy].Value {
 		t.Error("two requests in one window got different policies")

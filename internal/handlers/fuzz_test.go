@@ -2,10 +2,8 @@ package handlers
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +46,7 @@ func FuzzIssueRequest(f *testing.F) {
 				Allowed: func(id auth.Identity) bool { return id.Subject == "alice" }},
 		},
 		Now: func() time.Time { return testNow },
-	}, s, auth.Dev{}, func() bool { return true }, NewMetrics())
+	}, fixed(s), auth.Dev{}, func() bool { return true }, NewMetrics())
 
 	f.Add("application/json", `{"scopes":["private"]}`, "alice")
 	f.Add("application/json", `{"scopes":["staff"]}`, "bob")
@@ -104,50 +102,6 @@ func FuzzIssueRequest(f *testing.F) {
 			if strings.ContainsAny(id.Subject, "*?/") {
 				t.Fatalf("identity %q with a wildcard or slash was granted %q", id.Subject, g.Resource)
 			}
-		}
-	})
-}
-
-// FuzzStrictBody: whatever body the strict reading accepts, encoding/json
-// (case-insensitive names, the last of duplicates, null as absent: the
-// reading of a lenient proxy or WAF) reads the same request from it.
-func FuzzStrictBody(f *testing.F) {
-	for _, body := range []string{
-		`{"scopes":["a"]}`, `{"scopes":["a"],"scopes":["b"]}`, `{"Scopes":["a"]}`, "{\"\u017fcopes\":[\"a\"]}",
-		`{"\u0073copes":["a"]}`, `null`, `{"scopes":null}`, `{"scopes":["a"]} x`, `{}`, `{"scopes":[]}`,
-		"{\"scopes\":[\"\xff\"]}", `{"scopes":["\ud800"]}`, `{"scopes":["a\u0000"]}`, ` {"scopes" : ["a","b"]} `,
-	} {
-		f.Add("application/json", body)
-	}
-	f.Add("application/json; charset=utf-8", `{"scopes":["a"]}`)
-	f.Fuzz(func(t *testing.T, contentType, body string) {
-		if len(contentType) > maxFuzzField || len(body) > maxFuzzBody {
-			return
-		}
-		type request struct {
-			Scopes []string `json:"scopes"`
-		}
-		r := httptest.NewRequest(http.MethodPost, "/auth/media-cookies", strings.NewReader(body))
-		r.Header.Set("Content-Type", contentType)
-		got, err := decodeRequest[request](httptest.NewRecorder(), r)
-		if err != nil {
-			var he *httpError
-			if !errors.As(err, &he) || he.Code < 400 || he.Code > 499 {
-				t.Fatalf("not a 4xx: %v", err)
-			}
-			return
-		}
-		if body == "" {
-			return
-		}
-		var lenient request
-		dec := json.NewDecoder(strings.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&lenient); err != nil {
-			t.Fatalf("accepted %q, which encoding/json refuses: %v", body, err)
-		}
-		if !slices.Equal(got.Scopes, lenient.Scopes) {
-			t.Fatalf("%q: strict reading %q, encoding/json %q", body, got.Scopes, lenient.Scopes)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -20,6 +21,7 @@ import (
 	"github.com/cfcookies/cfcookies/internal/auth"
 	"github.com/cfcookies/cfcookies/internal/testlog"
 	"github.com/cfcookies/cfcookies/signer"
+	"github.com/cfcookies/cfcookies/signer/mediacookies"
 )
 
 var testNow = time.Date(2026, 11, 21, 12, 0, 0, 500e6, time.UTC)
@@ -86,7 +88,7 @@ func newFixture(t *testing.T, mutate func(*Options)) fixture {
 	logs := &testlog.Buffer{}
 	logger := zerolog.New(logs)
 	return fixture{
-		handler: NewServer(logger, opts, s, auth.Dev{}, func() bool { return true }, NewMetrics()),
+		handler: NewServer(logger, opts, fixed(s), auth.Dev{}, func() bool { return true }, NewMetrics()),
 		logs:    logs,
 		signer:  s,
 		opts:    opts,
@@ -202,11 +204,14 @@ func problemResponse(t *testing.T, w *httptest.ResponseRecorder, status int, typ
 	if sc := w.Header().Values("Set-Cookie"); len(sc) != 0 {
 		t.Errorf("cookies set on an error: %v", sc)
 	}
-	var p problem
+	var p struct {
+		Type, Title, Detail string
+		Status              int
+	}
 	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
 		t.Fatalf("body %q: %v", w.Body, err)
 	}
-	if p.Type != problemTypePrefix+typ || p.Status != status || p.Title == "" || p.Detail == "" {
+	if p.Type != mediacookies.ProblemTypePrefix+typ || p.Status != status || p.Title == "" || p.Detail == "" {
 		t.Errorf("problem %+v, want type %s", p, typ)
 	}
 }
@@ -305,10 +310,33 @@ func TestRevokeCookies(t *testing.T) {
 	}
 }
 
-type failingIssuer struct{}
+// fixed is a signer source that never rotates.
+func fixed(s *signer.Signer) func() *signer.Signer { return func() *signer.Signer { return s } }
 
-func (failingIssuer) Sign(signer.Grant) (signer.Signed, error) {
-	return signer.Signed{}, errors.New("kms: throttled, key material -----BEGIN PRIVATE KEY----- oops")
+// keyFunc is a crypto.Signer with testKey's public key whose Sign is
+// itself, such as a KMS key failing.
+type keyFunc func() ([]byte, error)
+
+func (keyFunc) Public() crypto.PublicKey { return testKey.Public() }
+
+func (f keyFunc) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) { return f() }
+
+// signerWith is a signer source whose key is k.
+func signerWith(t testing.TB, k crypto.Signer) func() *signer.Signer {
+	t.Helper()
+	s, err := signer.New("K2JCJMDEHXQW5F", k, signer.Options{Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixed(s)
+}
+
+// failingSigner signs with a key that fails, its error holding what looks
+// like a secret.
+func failingSigner(t testing.TB) func() *signer.Signer {
+	return signerWith(t, keyFunc(func() ([]byte, error) {
+		return nil, errors.New("kms: throttled, key material -----BEGIN PRIVATE KEY----- oops")
+	}))
 }
 
 func TestSigningFailureIsInternal(t *testing.T) {
@@ -318,7 +346,8 @@ func TestSigningFailureIsInternal(t *testing.T) {
 	h := NewServer(zerolog.New(logs), Options{
 		CloudFrontBaseURL: "https://media.example.com",
 		Scopes:            []Scope{{Name: "default", Path: tmpl, CookiePath: "/", TTL: time.Minute}},
-	}, failingIssuer{}, auth.Dev{}, func() bool { return true }, NewMetrics())
+		Now:               func() time.Time { return testNow },
+	}, failingSigner(t), auth.Dev{}, func() bool { return true }, NewMetrics())
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("POST", "/auth/media-cookies", nil))
 	problemResponse(t, w, 500, "internal")
@@ -335,7 +364,7 @@ func TestHealth(t *testing.T) {
 	ready := false
 	tmpl, _ := signer.ParsePathTemplate("/media/{sub}/*")
 	h := NewServer(zerolog.Nop(), Options{Scopes: []Scope{{Name: "default", Path: tmpl, CookiePath: "/", TTL: time.Minute}}},
-		failingIssuer{}, auth.Dev{}, func() bool { return ready }, NewMetrics())
+		failingSigner(t), auth.Dev{}, func() bool { return ready }, NewMetrics())
 	get := func(path string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))

@@ -1,6 +1,10 @@
 package handlers
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/cfcookies/cfcookies/signer/mediacookies"
+)
 
 // handleHealthz serves GET /healthz: the process is up.
 func handleHealthz() http.Handler {
@@ -13,7 +17,7 @@ func handleHealthz() http.Handler {
 func handleReadyz(ready func() bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !ready() {
-			respondError(w, r, &httpError{Code: http.StatusServiceUnavailable, Type: "not-ready", Msg: "no signing key is loaded"})
+			respondError(w, r, &mediacookies.Error{Status: http.StatusServiceUnavailable, Type: mediacookies.ProblemNotReady, Detail: "no signing key is loaded"})
 			return
 		}
 		respondJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cfcookies/cfcookies/internal/auth"
+	"github.com/cfcookies/cfcookies/signer/mediacookies"
 )
 
 // Metrics are the service's Prometheus series.
@@ -99,6 +100,66 @@ func (m *Metrics) authFailed(err error) {
 		reason = auth.ReasonOther
 	}
 	m.authFailures.WithLabelValues(reason).Inc()
+}
+
+// issuanceRefused counts a refused or failed issuance by result, and by
+// scope when the problem belongs to one.
+func (m *Metrics) issuanceRefused(e *mediacookies.Error) {
+	result := "error"
+	switch e.Type {
+	case mediacookies.ProblemUnauthenticated:
+		result = "unauthenticated"
+		m.authFailed(e.Err)
+	case mediacookies.ProblemBadRequest, mediacookies.ProblemBodyTooLarge, mediacookies.ProblemUnsupportedMedia:
+		result = "bad_request"
+	case mediacookies.ProblemForbiddenScope, mediacookies.ProblemNotGrantable, mediacookies.ProblemIPNotBindable:
+		result = "forbidden"
+	case mediacookies.ProblemNotReady:
+		result = "not_ready"
+	case problemRateLimited:
+		result = "rate_limited"
+	}
+	m.issued.WithLabelValues(result).Inc()
+	switch {
+	case e.Scope == "":
+	case e.Type == mediacookies.ProblemNotGrantable:
+		m.scopeIssued.WithLabelValues(e.Scope, "not_grantable").Inc()
+	case e.Status >= 500:
+		m.scopeIssued.WithLabelValues(e.Scope, "error").Inc()
+	}
+}
+
+// cacheCollector exports the signature cache's counts.
+type cacheCollector struct {
+	stats                 func() mediacookies.CacheStats
+	hits, misses, entries *prometheus.Desc
+}
+
+func newCacheCollector(stats func() mediacookies.CacheStats) *cacheCollector {
+	return &cacheCollector{
+		stats: stats,
+		hits: prometheus.NewDesc("cfcookies_signature_cache_hits_total",
+			"Grants answered from the signature cache, without signing.", nil, nil),
+		misses: prometheus.NewDesc("cfcookies_signature_cache_misses_total",
+			"Grants not found in the signature cache (signed, or waiting for the same policy's signature).", nil, nil),
+		entries: prometheus.NewDesc("cfcookies_signature_cache_entries",
+			"Signed policies held in the signature cache.", nil, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.hits
+	ch <- c.misses
+	ch <- c.entries
+}
+
+// Collect implements prometheus.Collector.
+func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	ch <- prometheus.MustNewConstMetric(c.hits, prometheus.CounterValue, float64(st.Hits))
+	ch <- prometheus.MustNewConstMetric(c.misses, prometheus.CounterValue, float64(st.Misses))
+	ch <- prometheus.MustNewConstMetric(c.entries, prometheus.GaugeValue, float64(st.Entries))
 }
 
 // initScopes makes every scope's series exist at zero before its first

@@ -11,6 +11,8 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/rs/cors"
 	"github.com/rs/zerolog/hlog"
+
+	"github.com/cfcookies/cfcookies/signer/mediacookies"
 )
 
 // observe writes each request's access line (method, path but never the
@@ -63,7 +65,7 @@ func recoverer(next http.Handler) http.Handler {
 				panic(rec)
 			}
 			hlog.FromRequest(r).Error().Interface("panic", rec).Bytes("stack", debug.Stack()).Msg("handler panicked")
-			respondError(w, r, &httpError{Code: http.StatusInternalServerError, Type: "internal", Msg: "internal error"})
+			respondError(w, r, &mediacookies.Error{Status: http.StatusInternalServerError, Type: mediacookies.ProblemInternal, Detail: "internal error"})
 		}()
 		next.ServeHTTP(w, r)
 	})

@@ -174,10 +174,10 @@ func (rejectAll) Authenticate(*http.Request) (auth.Identity, error) {
 	return auth.Identity{}, auth.ErrUnauthenticated
 }
 
-// panickingIssuer fails the way a bug would.
-type panickingIssuer struct{}
-
-func (panickingIssuer) Sign(signer.Grant) (signer.Signed, error) { panic("signer bug") }
+// panickingSigner signs with a key that fails the way a bug would.
+func panickingSigner(t testing.TB) func() *signer.Signer {
+	return signerWith(t, keyFunc(func() ([]byte, error) { panic("signer bug") }))
+}
 
 // TestCORSOnErrors: every status the SPA can get carries the same CORS
 // headers as a success, so the browser hands the page the real status and
@@ -201,23 +201,23 @@ func TestCORSOnErrors(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		issuer  CookieIssuer
+		signers func() *signer.Signer
 		authn   auth.Authenticator
 		headers []string
 		body    string
 		want    int
 	}{
-		{"401 no identity", ok, rejectAll{}, nil, "", http.StatusUnauthorized},
-		{"400 bad body", ok, auth.Dev{}, []string{"Content-Type", "application/json"}, "{", http.StatusBadRequest},
-		{"403 unknown scope", ok, auth.Dev{}, []string{"Content-Type", "application/json"}, `{"scopes":["nope"]}`, http.StatusForbidden},
-		{"415 form body", ok, auth.Dev{}, []string{"Content-Type", "application/x-www-form-urlencoded"}, "a=b", http.StatusUnsupportedMediaType},
-		{"500 signing fails", failingIssuer{}, auth.Dev{}, nil, "", http.StatusInternalServerError},
-		{"500 handler panics", panickingIssuer{}, auth.Dev{}, nil, "", http.StatusInternalServerError},
+		{"401 no identity", fixed(ok), rejectAll{}, nil, "", http.StatusUnauthorized},
+		{"400 bad body", fixed(ok), auth.Dev{}, []string{"Content-Type", "application/json"}, "{", http.StatusBadRequest},
+		{"403 unknown scope", fixed(ok), auth.Dev{}, []string{"Content-Type", "application/json"}, `{"scopes":["nope"]}`, http.StatusForbidden},
+		{"415 form body", fixed(ok), auth.Dev{}, []string{"Content-Type", "application/x-www-form-urlencoded"}, "a=b", http.StatusUnsupportedMediaType},
+		{"500 signing fails", failingSigner(t), auth.Dev{}, nil, "", http.StatusInternalServerError},
+		{"500 handler panics", panickingSigner(t), auth.Dev{}, nil, "", http.StatusInternalServerError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := NewServer(zerolog.Nop(), opts, tt.issuer, tt.authn, ready, NewMetrics())
+			h := NewServer(zerolog.Nop(), opts, tt.signers, tt.authn, ready, NewMetrics())
 			var body io.Reader
 			if tt.body != "" {
 				body = strings.NewReader(tt.body)

@@ -22,7 +22,7 @@ type opsServer struct {
 	metrics *Metrics
 }
 
-func newOpsServer(t *testing.T, issuer CookieIssuer, ready func() bool, mutate func(*Options)) opsServer {
+func newOpsServer(t *testing.T, signers func() *signer.Signer, ready func() bool, mutate func(*Options)) opsServer {
 	t.Helper()
 	tmpl, err := signer.ParsePathTemplate("/media/{sub}/*")
 	if err != nil {
@@ -38,18 +38,14 @@ func newOpsServer(t *testing.T, issuer CookieIssuer, ready func() bool, mutate f
 	if mutate != nil {
 		mutate(&opts)
 	}
-	if issuer == nil {
-		s, err := signer.New("K2JCJMDEHXQW5F", testKey, signer.Options{Now: func() time.Time { return testNow }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		issuer = s
+	if signers == nil {
+		signers = signerWith(t, testKey)
 	}
 	if ready == nil {
 		ready = func() bool { return true }
 	}
 	m := NewMetrics()
-	return opsServer{handler: NewServer(zerolog.Nop(), opts, issuer, auth.Dev{}, ready, m), metrics: m}
+	return opsServer{handler: NewServer(zerolog.Nop(), opts, signers, auth.Dev{}, ready, m), metrics: m}
 }
 
 // issue POSTs /auth/media-cookies from peer remote, as user (X-Dev-User),
@@ -214,11 +210,18 @@ func TestRateLimitOff(t *testing.T) {
 func TestIssueBeforeKeyLoaded(t *testing.T) {
 	t.Parallel()
 	ready := false
-	s := newOpsServer(t, failingIssuer{}, func() bool { return ready }, nil)
+	failing := failingSigner(t)
+	signers := func() *signer.Signer {
+		if !ready {
+			return nil
+		}
+		return failing()
+	}
+	s := newOpsServer(t, signers, func() bool { return ready }, nil)
 	w := s.issue("203.0.113.5:1", "alice")
 	problemResponse(t, w, http.StatusServiceUnavailable, "not-ready")
-	if got := w.Header().Get("Retry-After"); got != notReadyRetryAfter {
-		t.Errorf("Retry-After %q, want %q", got, notReadyRetryAfter)
+	if got := w.Header().Get("Retry-After"); got != "5" {
+		t.Errorf("Retry-After %q, want 5", got)
 	}
 	if got := w.Header().Get("Access-Control-Allow-Origin"); got != testOrigin {
 		t.Errorf("Access-Control-Allow-Origin %q, want %q", got, testOrigin)

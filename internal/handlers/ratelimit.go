@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/go-chi/httprate"
+
+	"github.com/cfcookies/cfcookies/signer/mediacookies"
 )
 
 // RateLimit allows Requests per Window; the zero RateLimit is no limit.
@@ -36,23 +38,22 @@ func newRateLimiter(limit RateLimit, name string, m *Metrics) *rateLimiter {
 	}
 }
 
-// allow counts a request under key and reports whether it may proceed;
-// when it may not, the 429 problem (with Retry-After) has been written.
-func (l *rateLimiter) allow(w http.ResponseWriter, r *http.Request, key string) bool {
+// check counts a request under key and returns nil when it may proceed,
+// or the 429 problem to answer (Retry-After and the X-RateLimit-* headers
+// are set on w either way).
+func (l *rateLimiter) check(w http.ResponseWriter, r *http.Request, key string) *mediacookies.Error {
 	if l == nil {
-		return true
+		return nil
 	}
 	// The in-memory counter never fails, so OnLimit's true always means
 	// "over the limit" (it has set Retry-After to the window in seconds),
 	// never "error already answered".
 	if !l.limiter.OnLimit(w, r, key) {
-		return true
+		return nil
 	}
 	l.metrics.rateLimited.WithLabelValues(l.name).Inc()
-	l.metrics.issued.WithLabelValues("rate_limited").Inc()
-	respondError(w, r, &httpError{Code: http.StatusTooManyRequests, Type: "rate-limited",
-		Msg: "too many requests for this " + l.name + "; retry after the number of seconds in Retry-After"})
-	return false
+	return &mediacookies.Error{Status: http.StatusTooManyRequests, Type: problemRateLimited,
+		Detail: "too many requests for this " + l.name + "; retry after the number of seconds in Retry-After"}
 }
 
 // ipKey is the rate-limit key of a client address: the address itself, or

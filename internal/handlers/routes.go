@@ -1,5 +1,6 @@
-// Package handlers is the HTTP API: routes, the media-cookies endpoint,
-// health, errors and middleware.
+// Package handlers is the HTTP API: routes, health, errors, metrics and
+// middleware (CORS, rate limits, logging) around /auth/media-cookies,
+// whose issuing and clearing is the public signer/mediacookies handler.
 package handlers
 
 import (
@@ -35,10 +36,17 @@ type Options struct {
 	// (whole seconds since the Unix epoch), so requests inside one window
 	// sign the same policy; 0 keeps now + TTL in whole seconds.
 	ExpiryGranularity time.Duration
+	// SignatureCacheSize keeps that many signed policies in memory (0:
+	// none), and exports the cache's series.
+	SignatureCacheSize int
 }
 
 // NewServer returns the API handler with every route and middleware.
-func NewServer(logger zerolog.Logger, opts Options, issuer CookieIssuer, authn auth.Authenticator, ready func() bool, m *Metrics) http.Handler {
+// signers returns the signing key of the moment (keys.Store.Signer), nil
+// while none has loaded; ready reports whether one has, for /readyz.
+// Options the public handler refuses leave /auth/media-cookies answering
+// 500, the reason logged now.
+func NewServer(logger zerolog.Logger, opts Options, signers func() *signer.Signer, authn auth.Authenticator, ready func() bool, m *Metrics) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -59,12 +67,23 @@ func NewServer(logger zerolog.Logger, opts Options, issuer CookieIssuer, authn a
 	r.Get("/readyz", handleReadyz(ready).ServeHTTP)
 
 	m.initScopes(opts.Scopes)
-	issue := handleIssueCookies(issuer, authn, ready, opts, m)
+	var issue, revoke http.Handler
+	if mc, err := newMediaCookies(opts, signers, authn, m); err != nil {
+		logger.Error().Err(err).Msg("media cookies options refused: /auth/media-cookies answers 500")
+		issue, revoke = handleBroken(err), handleBroken(err)
+	} else {
+		issue, revoke = handleIssueCookies(mc, opts, m), handleRevokeCookies(mc)
+		if opts.SignatureCacheSize > 0 {
+			if err := m.Register(newCacheCollector(mc.CacheStats)); err != nil {
+				logger.Error().Err(err).Msg("signature cache metrics not registered")
+			}
+		}
+	}
 	r.Post("/auth/media-cookies", issue.ServeHTTP)
 	if opts.AllowGet {
 		r.Get("/auth/media-cookies", issue.ServeHTTP)
 	}
-	r.Delete("/auth/media-cookies", handleRevokeCookies(opts).ServeHTTP)
+	r.Delete("/auth/media-cookies", revoke.ServeHTTP)
 
 	_ = chi.Walk(r, func(_, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		routes[pattern] = true

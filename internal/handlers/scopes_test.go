@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cfcookies/cfcookies/internal/auth"
-	"github.com/cfcookies/cfcookies/internal/sigcache"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -39,7 +38,7 @@ func scopesFixture(t *testing.T, mutate func(*Options)) fixture {
 			mutate(o)
 		}
 	})
-	f.handler = NewServer(zerologFor(f.logs), f.opts, f.signer, premiumAuth{}, func() bool { return true }, NewMetrics())
+	f.handler = NewServer(zerologFor(f.logs), f.opts, fixed(f.signer), premiumAuth{}, func() bool { return true }, NewMetrics())
 	return f
 }
 
@@ -142,76 +141,44 @@ func TestBindClientIP(t *testing.T) {
 	}
 }
 
-// rotatingMidRequest is a key store whose key rotates between the start of
-// a request and its signing: Signer gives the key of the moment the request
-// started, Sign the key installed since.
-type rotatingMidRequest struct {
-	before, after *signer.Signer
-}
-
-func (r rotatingMidRequest) Signer() *signer.Signer { return r.before }
-
-func (r rotatingMidRequest) Sign(g signer.Grant) (signer.Signed, error) { return r.after.Sign(g) }
-
-// TestScopesSignedWithOneKey rotates the key during a request for two
-// scopes: every cookie of the answer carries the key it started with.
-func TestScopesSignedWithOneKey(t *testing.T) {
-	t.Parallel()
-	f := scopesFixture(t, nil)
-	after, err := signer.New("KAFTER", testKey, signer.Options{Now: func() time.Time { return testNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.handler = NewServer(zerologFor(f.logs), f.opts, rotatingMidRequest{before: f.signer, after: after}, premiumAuth{},
-		func() bool { return true }, NewMetrics())
-	w := f.do("POST", "/auth/media-cookies", "", "X-Dev-User", "p-ann")
-	if w.Code != 200 {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
-	}
-	var ids []string
-	for _, c := range w.Result().Cookies() {
-		if c.Name == signer.CookieKeyPairID {
-			ids = append(ids, c.Value)
-		}
-	}
-	if len(ids) != 2 || ids[0] != f.signer.KeyPairID() || ids[1] != f.signer.KeyPairID() {
-		t.Errorf("key pair ids %q, want both %s", ids, f.signer.KeyPairID())
-	}
-}
-
-// TestScopesSignedWithOneKeyThroughCache: the same through the signature
-// cache, whose signer source rotates after its first call.
-func TestScopesSignedWithOneKeyThroughCache(t *testing.T) {
-	t.Parallel()
-	f := scopesFixture(t, nil)
-	after, err := signer.New("KAFTER", testKey, signer.Options{Now: func() time.Time { return testNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
+// rotatesEveryCall is a key store whose key rotates after every call:
+// first before, then after.
+func rotatesEveryCall(before, after *signer.Signer) func() *signer.Signer {
 	var calls atomic.Int32
-	current := func() *signer.Signer {
+	return func() *signer.Signer {
 		if calls.Add(1) == 1 {
-			return f.signer
+			return before
 		}
 		return after
 	}
-	cache, err := sigcache.New(current, sigcache.Options{Size: 16, Now: func() time.Time { return testNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.handler = NewServer(zerologFor(f.logs), f.opts, cache, premiumAuth{}, func() bool { return true }, NewMetrics())
-	w := f.do("POST", "/auth/media-cookies", "", "X-Dev-User", "p-ann")
-	if w.Code != 200 {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
-	}
-	var ids []string
-	for _, c := range w.Result().Cookies() {
-		if c.Name == signer.CookieKeyPairID {
-			ids = append(ids, c.Value)
+}
+
+// TestScopesSignedWithOneKey rotates the key during a request for two
+// scopes, with and without the signature cache: every cookie of the answer
+// carries the key it started with.
+func TestScopesSignedWithOneKey(t *testing.T) {
+	t.Parallel()
+	for _, cache := range []int{0, 16} {
+		f := scopesFixture(t, func(o *Options) { o.SignatureCacheSize = cache })
+		after, err := signer.New("KAFTER", testKey, signer.Options{Now: func() time.Time { return testNow }})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if len(ids) != 2 || ids[0] != f.signer.KeyPairID() || ids[1] != f.signer.KeyPairID() {
-		t.Errorf("key pair ids %q, want both %s", ids, f.signer.KeyPairID())
+		f.handler = NewServer(zerologFor(f.logs), f.opts, rotatesEveryCall(f.signer, after), premiumAuth{},
+			func() bool { return true }, NewMetrics())
+		w := f.do("POST", "/auth/media-cookies", "", "X-Dev-User", "p-ann")
+		if w.Code != 200 {
+			t.Fatalf("cache %d: status %d: %s", cache, w.Code, w.Body)
+		}
+		var ids []string
+		for _, c := range w.Result().Cookies() {
+			if c.Name == signer.CookieKeyPairID {
+				ids = append(ids, c.Value)
+			}
+		}
+		if len(ids) != 2 || ids[0] != f.signer.KeyPairID() || ids[1] != f.signer.KeyPairID() {
+			t.Errorf("cache %d: key pair ids %q, want both %s", cache, ids, f.signer.KeyPairID())
+		}
 	}
 }
 
