@@ -22,8 +22,11 @@ FROM ${GO_IMAGE} AS build
 ARG GOPROXY
 ENV CGO_ENABLED=0 GOTOOLCHAIN=local
 WORKDIR /src
-# Modules first: this layer is rebuilt only when go.mod or go.sum change.
+# Modules first: this layer is rebuilt only when a go.mod or go.sum changes.
+# go.mod replaces the library module with its directory, ./signer, so its
+# go.mod and go.sum must be there before go mod download.
 COPY go.mod go.sum ./
+COPY signer/go.mod signer/go.sum ./signer/
 RUN go mod download
 COPY . .
 # VERSION comes after the module layer so a new version reuses it.

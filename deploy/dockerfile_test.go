@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -255,21 +257,44 @@ func TestDockerfile(t *testing.T) {
 		if e := env(build); e["CGO_ENABLED"] != "0" && !strings.Contains(strings.Join(runs[compile].CmdLine, " "), "CGO_ENABLED=0") {
 			t.Error("the go build does not set CGO_ENABLED=0: the binary would need a libc that distroless static lacks")
 		}
-		// go mod download must run after copying only go.mod and go.sum,
-		// and before the sources, or every edit downloads every module again.
-		var order []string
+		// go mod download must run after copying only go.mod and go.sum
+		// files, and before the sources, or every edit downloads every
+		// module again. Those files are the server's and those of each
+		// module go.mod replaces with a directory (the library), without
+		// which go mod download fails.
+		const modFiles = "COPY go.mod and go.sum files"
+		var order, copied []string
 		for _, c := range build.Commands {
 			switch c := c.(type) {
 			case *instructions.CopyCommand:
-				order = append(order, "COPY "+strings.Join(c.SourcePaths, " "))
+				onlyModFiles := true
+				for _, p := range c.SourcePaths {
+					onlyModFiles = onlyModFiles && (path.Base(p) == "go.mod" || path.Base(p) == "go.sum")
+				}
+				switch {
+				case !onlyModFiles:
+					order = append(order, "COPY "+strings.Join(c.SourcePaths, " "))
+				case len(order) == 0 || order[len(order)-1] != modFiles:
+					order = append(order, modFiles)
+				}
+				if onlyModFiles && !slices.Contains(order, "RUN go mod download") {
+					for _, p := range c.SourcePaths {
+						copied = append(copied, path.Clean(p))
+					}
+				}
 			case *instructions.RunCommand:
 				if strings.Contains(strings.Join(c.CmdLine, " "), "go mod download") {
 					order = append(order, "RUN go mod download")
 				}
 			}
 		}
-		if want := []string{"COPY go.mod go.sum", "RUN go mod download", "COPY ."}; download < 0 || !slices.Equal(order, want) {
+		if want := []string{modFiles, "RUN go mod download", "COPY ."}; download < 0 || !slices.Equal(order, want) {
 			t.Errorf("first stage copies and downloads in the order %q, want %q", order, want)
+		}
+		for _, f := range moduleFiles(t) {
+			if !slices.Contains(copied, f) {
+				t.Errorf("first stage does not copy %s before go mod download (copies %q)", f, copied)
+			}
 		}
 		if !hasStringVar(t, filepath.Join(repoRoot, "cmd", "server"), "version") {
 			t.Error("cmd/server has no package-level string var version: -X main.version would be ignored silently")
@@ -345,11 +370,13 @@ func TestDockerignore(t *testing.T) {
 		return ok
 	}
 
-	// Every file go build ./cmd/server reads from this module, embedded
-	// files included, as the go command itself lists them.
-	needed := []string{"go.mod", "go.sum"}
+	// Every file go build ./cmd/server reads from this module and from the
+	// modules go.mod replaces with a directory of the repository (the
+	// library), embedded files included, as the go command itself lists them.
+	needed := moduleFiles(t)
 	out, err := goCmd(t, "list", "-deps", "-f",
-		`{{if and .Module .Module.Main}}{{range .GoFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{range .EmbedFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}`,
+		`{{with .Module}}{{if or .Main (and .Replace (eq .Replace.Version ""))}}`+
+			`{{range $.GoFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{range $.EmbedFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}{{end}}`,
 		"./cmd/server")
 	if err != nil {
 		t.Fatal(err)
@@ -389,6 +416,41 @@ func TestDockerignore(t *testing.T) {
 			t.Errorf(".dockerignore lets %s into the build context", p)
 		}
 	}
+}
+
+// moduleFiles returns go.mod and go.sum, and the go.mod and go.sum of each
+// module that go.mod replaces with a directory, relative to the repository
+// root: what go mod download reads.
+func moduleFiles(t *testing.T) []string {
+	t.Helper()
+	out, err := goCmd(t, "mod", "edit", "-json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mod struct {
+		Replace []struct {
+			New struct{ Path, Version string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &mod); err != nil {
+		t.Fatalf("go mod edit -json: %v", err)
+	}
+	files := []string{"go.mod", "go.sum"}
+	for _, r := range mod.Replace {
+		if r.New.Version != "" {
+			continue // a module version, not a directory
+		}
+		dir := path.Clean(r.New.Path)
+		if path.IsAbs(dir) || dir == ".." || strings.HasPrefix(dir, "../") {
+			t.Errorf("go.mod replaces a module with %s, outside the repository: the image cannot be built from it", r.New.Path)
+			continue
+		}
+		files = append(files, path.Join(dir, "go.mod"))
+		if _, err := os.Stat(filepath.Join(repoRoot, dir, "go.sum")); err == nil {
+			files = append(files, path.Join(dir, "go.sum"))
+		}
+	}
+	return files
 }
 
 // goCmd runs the go command in the repository root.
