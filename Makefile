@@ -50,12 +50,14 @@ fmt:
 	if [ -n "$$out" ]; then echo "gofmt: these files need gofmt -w:"; echo "$$out"; exit 1; fi; \
 	echo "gofmt: ok"
 
+# --allow-serial-runners: another golangci-lint on this machine (an editor,
+# a second checkout) makes this one wait for its lock instead of failing.
 golangci-lint:
 	@if [ ! -x $(GOLANGCI_LINT) ] && ! $(MAKE) --no-print-directory tools; then \
 		if [ "$${CI:-}" = true ]; then echo "golangci-lint: install failed" >&2; exit 1; fi; \
 		echo "golangci-lint: SKIPPED: github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) could not be installed"; \
 	else \
-		$(GOLANGCI_LINT) run ./... && echo "golangci-lint: ok"; \
+		$(GOLANGCI_LINT) run --allow-serial-runners ./... && echo "golangci-lint: ok"; \
 	fi
 
 ## soak: a minute of load on the real binary, the issuer's key set hanging mid-run, then SIGTERM under load
