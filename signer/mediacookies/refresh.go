@@ -1,6 +1,8 @@
 package mediacookies
 
 import (
+	"bytes"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"time"
@@ -112,7 +114,12 @@ func (h *Handler[ID]) stale(r *http.Request, sc *scope[ID], id ID, sg *signer.Si
 	if err != nil {
 		return "" // nothing can be granted; ServeIssue says why
 	}
-	i, p := j.find(h.base, path)
+	ipRange, err := h.bindIP(r)
+	if err != nil {
+		return "" // likewise
+	}
+	want := signer.Grant{Resource: h.base + path, IPRange: ipRange}
+	i, expires := j.find(want)
 	switch {
 	case i < 0 && j.n[cookiePolicy] == 0:
 		return RefreshMissing
@@ -122,15 +129,10 @@ func (h *Handler[ID]) stale(r *http.Request, sc *scope[ID], id ID, sg *signer.Si
 		return RefreshMissing
 	case j.v[cookieKeyPairID][i] != sg.KeyPairID():
 		return RefreshKey
-	case !now.Before(p.Expires.Add(-sc.TTL / 5).Truncate(time.Second)):
+	case !now.Before(expires.Add(-sc.TTL / 5).Truncate(time.Second)):
 		return RefreshExpiring
 	case !j.hashIs(sg.HashAlgorithm()):
 		return RefreshHash
-	}
-	if h.cfg.ClientIP != nil {
-		if want, err := h.bindIP(r); err == nil && want != p.IPRange {
-			return RefreshIdentity
-		}
 	}
 	return ""
 }
@@ -177,17 +179,77 @@ func (j *jar) read(h http.Header) {
 	}
 }
 
-// find returns the index and policy of the CloudFront-Policy value that
-// grants base+path, or -1.
-func (j *jar) find(base, path string) (int, signer.Policy) {
+// find returns the index of the CloudFront-Policy value that is the
+// policy of want with some expiry, and that expiry; or -1. It takes the
+// expiry from the policy's first "AWS:EpochTime" and compares the whole
+// policy with the one the signer package writes for want with it, byte for
+// byte: any other policy, however CloudFront would read it, is not one
+// this handler issued for want.
+func (j *jar) find(want signer.Grant) (int, time.Time) {
+	var enc, dec [maxPolicyCookie]byte
 	for i, v := range j.v[cookiePolicy][:j.n[cookiePolicy]] {
-		p, err := signer.DecodePolicy(v)
-		if err == nil && len(p.Resource) == len(base)+len(path) &&
-			strings.HasPrefix(p.Resource, base) && strings.HasSuffix(p.Resource, path) {
-			return i, p
+		policy, ok := decodePolicy(v, &enc, &dec)
+		if !ok {
+			continue
+		}
+		k := bytes.Index(policy, []byte(`"DateLessThan":{"AWS:EpochTime":`))
+		if k < 0 {
+			continue
+		}
+		epoch, ok := leadingInt(policy[k+len(`"DateLessThan":{"AWS:EpochTime":`):])
+		if !ok {
+			continue
+		}
+		want.Expires = time.Unix(epoch, 0)
+		if ours, err := want.Policy(); err == nil && bytes.Equal(policy, ours) {
+			return i, want.Expires
 		}
 	}
-	return -1, signer.Policy{}
+	return -1, time.Time{}
+}
+
+// maxPolicyCookie bounds the CloudFront-Policy values find decodes: a
+// Grant's resource is at most 2048 bytes, so its policy fits.
+const maxPolicyCookie = 3 << 10
+
+// decodePolicy decodes a CloudFront base64 value into dec, through enc,
+// or refuses it; the arrays spare the no-op path of Refresh two
+// allocations (BenchmarkRefreshNoop).
+func decodePolicy(v string, enc, dec *[maxPolicyCookie]byte) ([]byte, bool) {
+	if len(v) > len(enc) || len(v)%4 != 0 {
+		return nil, false
+	}
+	src := enc[:len(v)]
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '-':
+			src[i] = '+'
+		case '_':
+			src[i] = '='
+		case '~':
+			src[i] = '/'
+		case '+', '=', '/':
+			return nil, false // not CloudFront's alphabet
+		default:
+			src[i] = c
+		}
+	}
+	n, err := base64.StdEncoding.Decode(dec[:], src)
+	if err != nil {
+		return nil, false
+	}
+	return dec[:n], true
+}
+
+// leadingInt parses the decimal digits at the start of b (at most 12:
+// past the year 30000).
+func leadingInt(b []byte) (int64, bool) {
+	var n int64
+	i := 0
+	for ; i < len(b) && i < 12 && '0' <= b[i] && b[i] <= '9'; i++ {
+		n = n*10 + int64(b[i]-'0')
+	}
+	return n, i > 0
 }
 
 // hashIs reports whether the CloudFront-Hash-Algorithm cookies agree with
