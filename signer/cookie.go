@@ -20,17 +20,49 @@ const (
 	CookieExpires = "CloudFront-Expires"
 )
 
+// Errors for cookies that browsers would drop, misplace or widen, and for
+// zero values used in place of a constructor's result. Each names the
+// rule broken; none quotes a cookie value.
+var (
+	// ErrCookieDomain: the Domain is not a host name, or does not
+	// domain-match the host of the resource the cookies unlock, so the
+	// browser would not send them there.
+	ErrCookieDomain = errors.New("signer: bad cookie Domain")
+	// ErrCookiePath: the Path does not start with "/", is not printable
+	// ASCII without ";" and ",", or is not a prefix of the resource's path
+	// on a segment boundary, so the browser would not send the cookies
+	// with the requests they unlock.
+	ErrCookiePath = errors.New("signer: bad cookie Path")
+	// ErrCookieSameSite: SameSite=None without Secure (browsers drop such
+	// cookies), or a SameSite value net/http does not write.
+	ErrCookieSameSite = errors.New("signer: bad cookie SameSite")
+	// ErrCookieValue: a Signed value that is not a CloudFront cookie value
+	// (CloudFront base64, a key pair ID, SHA1 or SHA256), such as a zero
+	// Signed, which net/http would quote or drop.
+	ErrCookieValue = errors.New("signer: bad cookie value")
+	// ErrZeroValue: a method was called on the zero value (or nil) of a
+	// type that only its constructor makes usable: Signer (New),
+	// CookieHeader (NewCookieHeader), PathTemplate (ParsePathTemplate).
+	ErrZeroValue = errors.New("signer: zero value used; build it with its constructor")
+)
+
 // CookieOptions are the attributes set on every cookie. The zero value is
 // the safe default: host-only, Path "/", Secure, HttpOnly, SameSite=Lax.
+// Domain and Path are checked against the resource of each grant the
+// cookies unlock (see CheckResource).
 type CookieOptions struct {
 	// Domain is the parent domain shared by the backend and the CloudFront
-	// domain, such as "example.com". Empty means host-only: the cookies go
-	// back only to the host that set them.
+	// domain, such as "example.com"; it must domain-match the resource's
+	// host. Empty means host-only: the cookies go back only to the host
+	// that set them.
 	Domain string
 
 	// Path scopes the cookies; empty means "/". It is never left empty on
 	// the cookie, since browsers would then scope it to the path of the
-	// response that set it (for example "/auth").
+	// response that set it (for example "/auth"). It must be a prefix of
+	// the resource's path ending on a segment boundary: "/media" or
+	// "/media/" for "https://media.example.com/media/alice/*", not
+	// "/med" or "/media/bob".
 	Path string
 
 	// SameSite defaults to Lax. SameSite=None requires Secure.
@@ -46,15 +78,105 @@ type CookieOptions struct {
 
 func (o CookieOptions) validate() error {
 	if o.Path != "" && (!strings.HasPrefix(o.Path, "/") || strings.ContainsAny(o.Path, ";,") || !printable(o.Path)) {
-		return fmt.Errorf("signer: cookie path %q must start with / and be printable ASCII without ; or ,", o.Path)
+		return fmt.Errorf("%w: %q must start with / and be printable ASCII without ; or ,", ErrCookiePath, o.Path)
 	}
 	if d := strings.TrimPrefix(o.Domain, "."); o.Domain != "" && (d == "" || strings.ContainsAny(d, ";,:/") || !printable(d)) {
-		return fmt.Errorf("signer: cookie domain %q is not a host name", o.Domain)
+		return fmt.Errorf("%w: %q is not a host name", ErrCookieDomain, o.Domain)
 	}
-	if o.SameSite == http.SameSiteNoneMode && o.Insecure {
-		return errors.New("signer: SameSite=None requires Secure; browsers drop such cookies")
+	switch o.SameSite {
+	case 0, http.SameSiteDefaultMode, http.SameSiteLaxMode, http.SameSiteStrictMode:
+	case http.SameSiteNoneMode:
+		if o.Insecure {
+			return fmt.Errorf("%w: SameSite=None requires Secure; browsers drop such cookies", ErrCookieSameSite)
+		}
+	default:
+		return fmt.Errorf("%w: unknown SameSite value %d", ErrCookieSameSite, o.SameSite)
 	}
 	return nil
+}
+
+// CheckResource reports whether cookies set with o are sent with the
+// requests resource (a Grant's Resource) unlocks: o must be valid, its
+// Domain, when set, must domain-match the resource's host (equal to it, or
+// a parent of it: "example.com" for "media.example.com"; after a wildcard
+// in the host, a parent of what follows it), and its Path must be a
+// prefix of the resource's path ending on a segment boundary ("*" and "?"
+// in the resource's path match as in CloudFront). The errors wrap
+// ErrCookieDomain, ErrCookiePath or ErrCookieSameSite, and quote neither
+// the resource's path nor any cookie value.
+func (o CookieOptions) CheckResource(resource string) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	return checkScope(strings.ToLower(strings.TrimPrefix(o.Domain, ".")), o.Path, resource)
+}
+
+// checkScope checks a validated, lower-case domain (no leading dot) and path
+// against resource. It allocates nothing when they cover it.
+func checkScope(domain, path, resource string) error {
+	_, rest, ok := strings.Cut(resource, "://")
+	if !ok {
+		return fmt.Errorf("%w: resource has no scheme://host", ErrCookieDomain)
+	}
+	host, rpath := rest, "/"
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		host, rpath = rest[:i], rest[i:]
+	}
+	if domain != "" && !domainCovers(domain, host) {
+		return fmt.Errorf("%w: %s does not domain-match the resource's host, so the browser would not send the cookies there", ErrCookieDomain, domain)
+	}
+	if path == "" {
+		path = "/"
+	}
+	// A wildcard in the host may match "/" and part of the path too:
+	// the path is then unconstrained.
+	if !strings.ContainsAny(host, "*?") && !pathCovers(path, rpath) {
+		return fmt.Errorf("%w: %s is not a prefix of the resource's path on a segment boundary, so the browser would not send the cookies with its requests", ErrCookiePath, path)
+	}
+	return nil
+}
+
+// domainCovers reports whether cookies with Domain domain (lower case, no
+// leading dot) are sent to every host the resource host pattern matches.
+func domainCovers(domain, host string) bool {
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i] // the port: cookies ignore it
+	}
+	if i := strings.LastIndexAny(host, "*?"); i >= 0 {
+		suffix := host[i+1:]
+		return len(suffix) > len(domain) && strings.EqualFold(suffix[len(suffix)-len(domain):], domain) &&
+			suffix[len(suffix)-len(domain)-1] == '.'
+	}
+	if strings.EqualFold(host, domain) {
+		return true
+	}
+	return len(host) > len(domain) && strings.EqualFold(host[len(host)-len(domain):], domain) &&
+		host[len(host)-len(domain)-1] == '.'
+}
+
+// pathCovers reports whether cookie path p is a prefix of resource path
+// pattern rp ending on a segment boundary, "*" in rp matching any run and
+// "?" any one byte.
+func pathCovers(p, rp string) bool {
+	i := 0
+	for ; i < len(p); i++ {
+		if i >= len(rp) {
+			return false
+		}
+		switch rp[i] {
+		case '*':
+			return true
+		case '?':
+		default:
+			if rp[i] != p[i] {
+				return false
+			}
+		}
+	}
+	if strings.HasSuffix(p, "/") || i == len(rp) {
+		return true
+	}
+	return rp[i] == '/' || rp[i] == '*' || rp[i] == '?'
 }
 
 func printable(s string) bool {
@@ -94,8 +216,21 @@ func (o CookieOptions) cookie(name, value string) *http.Cookie {
 // cannot make CloudFront check this signature with the wrong hash. Every
 // attribute is set explicitly; Expires is the policy's expiry and MaxAge the
 // whole seconds from now until then (rounded up).
+//
+// It refuses, adding nothing, what would not work or would widen access:
+// values that are not CloudFront cookie values (ErrCookieValue; a zero
+// Signed, for one), options whose Domain or Path do not cover the resource
+// of s's policy (see [CookieOptions.CheckResource]), and an s that has
+// expired (ErrExpired).
 func (s Signed) Cookies(o CookieOptions, now time.Time) ([]*http.Cookie, error) {
 	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	resource, err := s.check()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkScope(strings.ToLower(strings.TrimPrefix(o.Domain, ".")), o.Path, resource); err != nil {
 		return nil, err
 	}
 	maxAge, err := s.maxAge(now)
@@ -117,6 +252,53 @@ func (s Signed) Cookies(o CookieOptions, now time.Time) ([]*http.Cookie, error) 
 	}
 	return cookies, nil
 }
+
+// check refuses an s whose values are not CloudFront cookie values, and
+// returns the resource its policy unlocks: the one it was signed for, or,
+// for a Signed made by hand, the one its Policy names.
+func (s Signed) check() (string, error) {
+	switch {
+	case checkKeyPairID(s.KeyPairID) != nil:
+		return "", fmt.Errorf("%w: %s is not a key pair ID (1 to 128 letters and digits)", ErrCookieValue, CookieKeyPairID)
+	case !cloudFrontBase64(s.Policy):
+		return "", fmt.Errorf("%w: %s is not CloudFront base64", ErrCookieValue, CookiePolicy)
+	case !cloudFrontBase64(s.Signature):
+		return "", fmt.Errorf("%w: %s is not CloudFront base64", ErrCookieValue, CookieSignature)
+	case s.HashAlgorithm != "" && s.HashAlgorithm != SHA1 && s.HashAlgorithm != SHA256:
+		return "", fmt.Errorf("%w: %s is neither SHA1 nor SHA256", ErrCookieValue, CookieHashAlgorithm)
+	}
+	if s.resource != "" {
+		return s.resource, nil
+	}
+	p, err := DecodePolicy(s.Policy)
+	if err != nil {
+		return "", err
+	}
+	return p.Resource, nil
+}
+
+// cloudFrontBase64 reports whether v is non-empty and made only of the
+// characters of CloudFront base64 (see EncodeBase64), which net/http
+// writes in a cookie unchanged.
+func cloudFrontBase64(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if !base64Byte[v[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// base64Byte holds the bytes cloudFrontBase64 accepts.
+var base64Byte = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~" {
+		t[c] = true
+	}
+	return t
+}()
 
 // maxAge is the whole seconds from now until s expires, rounded up, or
 // ErrExpired when it already has.
@@ -152,10 +334,11 @@ func expire(c *http.Cookie) { // #nosec G124 -- keeps the attributes the cookie 
 // CookieHeader writes the cookies of Signed values straight into a response
 // header, for servers that issue many with one set of options. Its Set-Cookie
 // values are byte for byte those http.SetCookie writes for
-// [Signed.Cookies], in the same order, but cost one allocation instead of
-// an *http.Cookie and a re-validation of every value per cookie. Build one
-// per CookieOptions with [NewCookieHeader] and share it: it is immutable
-// and safe for concurrent use.
+// [Signed.Cookies], in the same order, and it refuses what Signed.Cookies
+// refuses, but costs one allocation instead of an *http.Cookie and a
+// re-validation of every value per cookie. Build one per CookieOptions with
+// [NewCookieHeader] and share it: it is immutable and safe for concurrent
+// use. The zero CookieHeader writes nothing: its Set returns ErrZeroValue.
 type CookieHeader struct {
 	// attrs is what net/http writes for Path and Domain, flags what it
 	// writes for HttpOnly, Secure and SameSite: the parts of every line
@@ -164,9 +347,9 @@ type CookieHeader struct {
 	// expiredHash is the whole line clearing CloudFront-Hash-Algorithm,
 	// set with SHA1 signatures.
 	expiredHash string
-	// opts is kept for values that need net/http's quoting or sanitizing,
-	// which Sign never produces.
-	opts CookieOptions
+	// domain (lower case, no leading dot) and path are the options'
+	// Domain and Path, checked against each Signed's resource.
+	domain, path string
 }
 
 // NewCookieHeader checks o as [Signed.Cookies] does and prepares its
@@ -187,14 +370,26 @@ func NewCookieHeader(o CookieOptions) (*CookieHeader, error) {
 		attrs:       strings.TrimPrefix(attrs.String(), probe+"="),
 		flags:       strings.TrimPrefix(flags.String(), probe+"="),
 		expiredHash: expired.String(),
-		opts:        o,
+		domain:      strings.ToLower(strings.TrimPrefix(o.Domain, ".")),
+		path:        o.Path,
 	}, nil
 }
 
 // Set adds the Set-Cookie values of s's cookies, as of now, to h. It
-// refuses an s that has expired, as Signed.Cookies does, and then adds
-// nothing.
+// refuses what Signed.Cookies refuses (values that are not CloudFront
+// cookie values, a resource the options' Domain or Path do not cover, an s
+// that has expired), and then adds nothing.
 func (f *CookieHeader) Set(h http.Header, s Signed, now time.Time) error {
+	if f == nil || f.flags == "" {
+		return fmt.Errorf("%w: CookieHeader (NewCookieHeader)", ErrZeroValue)
+	}
+	resource, err := s.check()
+	if err != nil {
+		return err
+	}
+	if err := checkScope(f.domain, f.path, resource); err != nil {
+		return err
+	}
 	maxAge, err := s.maxAge(now)
 	if err != nil {
 		return err
@@ -208,11 +403,6 @@ func (f *CookieHeader) Set(h http.Header, s Signed, now time.Time) error {
 	n := len(values)
 	if s.HashAlgorithm != SHA256 {
 		n-- // the hash cookie is the constant expiredHash
-	}
-	for _, v := range values[:n] {
-		if !plainCookieValue(v.value) {
-			return f.setSlow(h, s, now)
-		}
 	}
 	var tail [64]byte
 	t := append(tail[:0], "; Expires="...)
@@ -252,41 +442,3 @@ func (f *CookieHeader) Set(h http.Header, s Signed, now time.Time) error {
 	h["Set-Cookie"] = lines
 	return nil
 }
-
-// setSlow sets s's cookies through net/http, for values it must quote or
-// sanitize.
-func (f *CookieHeader) setSlow(h http.Header, s Signed, now time.Time) error {
-	cookies, err := s.Cookies(f.opts, now)
-	if err != nil {
-		return err
-	}
-	for _, c := range cookies {
-		if v := c.String(); v != "" {
-			h.Add("Set-Cookie", v)
-		}
-	}
-	return nil
-}
-
-// plainCookieValue reports whether net/http writes v unchanged as a cookie
-// value: non-empty, printable ASCII without '"', ';', '\\', space or comma
-// (which it would quote). CloudFront base64 and key pair IDs always are.
-func plainCookieValue(v string) bool {
-	if v == "" {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		if !plainCookieByte[v[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-// plainCookieByte holds the bytes plainCookieValue accepts.
-var plainCookieByte = func() (t [256]bool) {
-	for c := '!'; c <= '~'; c++ {
-		t[c] = c != '"' && c != ';' && c != '\\' && c != ','
-	}
-	return t
-}()

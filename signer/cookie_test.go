@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -256,6 +257,8 @@ func TestCookieHeaderMatchesSetCookie(t *testing.T) {
 	odd.Policy, odd.KeyPairID = "has space", `q"uote`
 	empty := sha256Signed
 	empty.Signature = ""
+	// Made by hand: its resource is read back from its policy.
+	handMade := Signed{KeyPairID: sha256Signed.KeyPairID, HashAlgorithm: SHA256, Policy: sha256Signed.Policy, Signature: sha256Signed.Signature, Expires: testExpires}
 	options := []CookieOptions{
 		{},
 		{Domain: "example.com", Path: "/media/"},
@@ -264,7 +267,8 @@ func TestCookieHeaderMatchesSetCookie(t *testing.T) {
 		{Domain: "exa_mple.com", SameSite: http.SameSiteNoneMode},
 		{Path: "/tenants/t1/", SameSite: http.SameSiteDefaultMode},
 	}
-	for _, s := range []Signed{rsaSigned, sha256Signed, odd, empty} {
+	written := 0
+	for _, s := range []Signed{rsaSigned, sha256Signed, odd, empty, handMade} {
 		for _, o := range options {
 			for _, now := range []time.Time{testNow, testExpires.Add(-time.Second), testExpires.Add(-1500 * time.Millisecond)} {
 				f, err := NewCookieHeader(o)
@@ -272,15 +276,26 @@ func TestCookieHeaderMatchesSetCookie(t *testing.T) {
 					t.Fatalf("NewCookieHeader(%+v): %v", o, err)
 				}
 				h := http.Header{"Set-Cookie": {"existing=1"}}
-				if err := f.Set(h, s, now); err != nil {
-					t.Fatalf("Set: %v", err)
+				setErr := f.Set(h, s, now)
+				if _, err := s.Cookies(o, now); err != nil || setErr != nil {
+					if fmt.Sprint(err) != fmt.Sprint(setErr) {
+						t.Errorf("options %+v: Set says %v, Signed.Cookies %v", o, setErr, err)
+					}
+					if len(h["Set-Cookie"]) != 1 {
+						t.Errorf("Set refused but wrote %q", h["Set-Cookie"])
+					}
+					continue
 				}
+				written++
 				want := append([]string{"existing=1"}, viaSetCookie(t, s, o, now)...)
 				if got := h["Set-Cookie"]; !slices.Equal(got, want) {
 					t.Errorf("options %+v, now %s:\n got %q\nwant %q", o, now, got, want)
 				}
 			}
 		}
+	}
+	if written < 12 {
+		t.Errorf("only %d combinations written", written)
 	}
 }
 
@@ -315,6 +330,8 @@ func TestCookieHeaderRefuses(t *testing.T) {
 func FuzzCookieHeader(f *testing.F) {
 	f.Add("eyJTdGF0ZW1lbnQiOltdfQ__", "c2lnbmF0dXJl~", "K2JCJMDEHXQW5F", "SHA256", "example.com", "/media/", uint8(2), false, false, int64(600))
 	f.Add("a b", `"`, "", "SHA1", ".x.y", "/", uint8(4), true, true, int64(1))
+	// A policy for http://a.b/*, which the options must cover.
+	f.Add("eyJTdGF0ZW1lbnQiOlt7IlJlc291cmNlIjoiaHR0cDovL2EuYi8qIiwiQ29uZGl0aW9uIjp7IkRhdGVMZXNzVGhhbiI6eyJBV1M6RXBvY2hUaW1lIjoxfX19XX0_", "c2lnbmF0dXJl~", "K2JCJMDEHXQW5F", "SHA1", "b", "/", uint8(3), true, false, int64(600))
 	f.Fuzz(func(t *testing.T, policy, signature, keyID, hash, domain, path string, sameSite uint8, insecure, readable bool, left int64) {
 		for _, s := range []string{policy, signature, keyID, hash, domain, path} {
 			if len(s) > maxFuzzField {
@@ -336,7 +353,13 @@ func FuzzCookieHeader(f *testing.F) {
 		now := testExpires.Add(-time.Duration(left) * time.Millisecond)
 		h := http.Header{}
 		if err := fh.Set(h, s, now); err != nil {
-			t.Fatalf("Set: %v", err)
+			if _, err2 := s.Cookies(o, now); fmt.Sprint(err2) != err.Error() {
+				t.Fatalf("Set: %v; Signed.Cookies: %v", err, err2)
+			}
+			if len(h) != 0 {
+				t.Fatalf("Set refused but wrote %q", h)
+			}
+			return
 		}
 		if got, want := h["Set-Cookie"], viaSetCookie(t, s, o, now); !slices.Equal(got, want) {
 			t.Fatalf("\n got %q\nwant %q", got, want)

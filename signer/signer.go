@@ -72,7 +72,8 @@ type Options struct {
 }
 
 // A Signer signs custom policies with one CloudFront key pair. It is safe
-// for concurrent use.
+// for concurrent use. Build it with New: the zero Signer signs nothing (its
+// Sign and Cookies return ErrZeroValue).
 type Signer struct {
 	keyPairID string
 	key       crypto.Signer
@@ -131,22 +132,45 @@ func checkKeyPairID(id string) error {
 }
 
 // KeyPairID returns the CloudFront public key ID the Signer signs for.
-func (s *Signer) KeyPairID() string { return s.keyPairID }
+func (s *Signer) KeyPairID() string {
+	if s == nil {
+		return ""
+	}
+	return s.keyPairID
+}
 
 // HashAlgorithm returns the digest the Signer uses.
-func (s *Signer) HashAlgorithm() HashAlgorithm { return s.hash }
+func (s *Signer) HashAlgorithm() HashAlgorithm {
+	if s == nil {
+		return ""
+	}
+	return s.hash
+}
 
-// Public returns the public key matching the private key.
-func (s *Signer) Public() crypto.PublicKey { return s.key.Public() }
+// Public returns the public key matching the private key, nil for the zero
+// Signer.
+func (s *Signer) Public() crypto.PublicKey {
+	if s.zero() {
+		return nil
+	}
+	return s.key.Public()
+}
+
+func (s *Signer) zero() bool { return s == nil || s.key == nil || s.now == nil }
 
 // Signed is a signed custom policy: the values of CloudFront's cookies. The
 // Policy and Signature values are bearer credentials; String omits them.
+// A Signed made by Sign remembers the resource it was signed for; one made
+// by hand has it read back from Policy when its cookies are set. The zero
+// Signed sets no cookie (ErrCookieValue).
 type Signed struct {
 	KeyPairID     string
 	HashAlgorithm HashAlgorithm
 	Policy        string // CloudFront base64 of the policy JSON
 	Signature     string // CloudFront base64 of the signature
 	Expires       time.Time
+
+	resource string // the Grant's Resource, set by Sign
 }
 
 // String describes s without its credentials.
@@ -158,6 +182,9 @@ func (s Signed) String() string {
 // Sign validates g, refuses it if it has already expired, and signs its
 // policy.
 func (s *Signer) Sign(g Grant) (Signed, error) {
+	if s.zero() {
+		return Signed{}, fmt.Errorf("%w: Signer (New)", ErrZeroValue)
+	}
 	policy, err := g.Policy()
 	if err != nil {
 		return Signed{}, err
@@ -175,6 +202,7 @@ func (s *Signer) Sign(g Grant) (Signed, error) {
 		Policy:        EncodeBase64(policy),
 		Signature:     sig,
 		Expires:       time.Unix(g.Expires.Unix(), 0).UTC(),
+		resource:      g.Resource,
 	}, nil
 }
 
@@ -199,9 +227,13 @@ func (s *Signer) signPolicy(g Grant, policy []byte) (string, error) {
 }
 
 // Cookies signs g and returns its cookies with o applied; see
-// Signed.Cookies.
+// Signed.Cookies. o must cover g's Resource (see
+// [CookieOptions.CheckResource]); it is checked before anything is signed.
 func (s *Signer) Cookies(g Grant, o CookieOptions) ([]*http.Cookie, error) {
-	if err := o.validate(); err != nil {
+	if s.zero() {
+		return nil, fmt.Errorf("%w: Signer (New)", ErrZeroValue)
+	}
+	if err := o.CheckResource(g.Resource); err != nil {
 		return nil, err
 	}
 	signed, err := s.Sign(g)

@@ -14,7 +14,8 @@ var ErrUnsafeValue = errors.New("signer: unsafe value for path template")
 // "/media/{sub}/*" or "/tenants/{tenant_id}/users/{sub}/*". The template's
 // author may use the CloudFront wildcards "*" and "?"; the values put in its
 // placeholders may not. A PathTemplate is immutable and safe for concurrent
-// use.
+// use. Build it with ParsePathTemplate: the zero PathTemplate expands to
+// nothing (ErrZeroValue).
 type PathTemplate struct {
 	raw   string
 	parts []templatePart
@@ -75,10 +76,18 @@ func ParsePathTemplate(s string) (*PathTemplate, error) {
 }
 
 // String returns the template as written.
-func (t *PathTemplate) String() string { return t.raw }
+func (t *PathTemplate) String() string {
+	if t == nil {
+		return ""
+	}
+	return t.raw
+}
 
 // Names returns the placeholder names in order of appearance.
 func (t *PathTemplate) Names() []string {
+	if t == nil {
+		return nil
+	}
 	var names []string
 	for _, p := range t.parts {
 		if p.name != "" {
@@ -93,6 +102,9 @@ func (t *PathTemplate) Names() []string {
 // never escaped: the caller learns that the identity cannot be granted a
 // path instead of receiving a different one.
 func (t *PathTemplate) Expand(lookup func(name string) (string, bool)) (string, error) {
+	if t == nil || len(t.parts) == 0 {
+		return "", fmt.Errorf("%w: PathTemplate (ParsePathTemplate)", ErrZeroValue)
+	}
 	var b strings.Builder
 	b.Grow(len(t.raw) + 32)
 	for _, p := range t.parts {
