@@ -11,7 +11,18 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT_DIR     := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)
 GOLANGCI_LINT         := $(GOLANGCI_LINT_DIR)/golangci-lint
 
-.PHONY: help check test race image vet lint fmt golangci-lint tools tffmt soak fuzz run openssl loadtest
+# The Go modules of the repository: the library (signer/, a module of its own
+# so that importing it brings none of the server's dependencies) and the
+# server (.), which requires it through a replace. go test ./... stops at a
+# nested module, so the Go targets below run in each module's directory,
+# nested modules (the library) first. Every go.mod found is a module here.
+GO_MODULE_DIRS := $(patsubst ./%,%,$(patsubst %/go.mod,%,$(shell find . \( -name .git -o -name .cache -o -name node_modules -o -name testdata \) -prune -o -name go.mod -print)))
+MODULES        := $(sort $(filter-out .,$(GO_MODULE_DIRS))) .
+# in_modules runs a shell command in every module's directory, stopping at
+# the first module where it fails.
+in_modules = @set -e; for m in $(MODULES); do echo "== $$m: $(1)"; (cd $$m && $(1)); done
+
+.PHONY: help check test race image vet lint fmt golangci-lint tools download tffmt soak fuzz run openssl loadtest
 
 ## help: list the targets
 help:
@@ -20,26 +31,30 @@ help:
 ## check: everything CI runs: vet, lint, the race-enabled tests, the soak run, a short fuzz of every Fuzz target
 check: vet lint race soak fuzz
 
-## test: the fast path while changing code: the tests without the race detector, the image build, soak and fuzz
+## test: the fast path while changing code: the tests of every module without the race detector, the image build, soak and fuzz
 test:
-	$(GO) test -count=1 ./...
+	$(call in_modules,$(GO) test -count=1 ./...)
 
-## race: the tests with the race detector and the container image build and run (tag image), as CI runs them
+## race: the tests of every module with the race detector and the container image build and run (tag image), as CI runs them
 race:
-	$(GO) test -race -count=1 -tags image ./...
+	$(call in_modules,$(GO) test -race -count=1 -tags image ./...)
 
 ## image: build the Dockerfile with buildah and run the image with podman (needs root)
 image:
 	$(GO) test -count=1 -tags image -run '^TestImage$$' -v ./deploy/
 
 vet:
-	$(GO) vet ./...
+	$(call in_modules,$(GO) vet ./...)
 
-## lint: gofmt, go vet, golangci-lint and terraform fmt
+## lint: gofmt, go vet, golangci-lint (in every module) and terraform fmt
 lint: vet fmt golangci-lint tffmt
 
 ## tools: install the pinned linters into .cache/
 tools: $(GOLANGCI_LINT)
+
+## download: every module's requirements into the module cache
+download:
+	$(call in_modules,$(GO) mod download)
 
 $(GOLANGCI_LINT):
 	@echo "golangci-lint: installing $(GOLANGCI_LINT_VERSION) into $(GOLANGCI_LINT_DIR)"
@@ -57,7 +72,11 @@ golangci-lint:
 		if [ "$${CI:-}" = true ]; then echo "golangci-lint: install failed" >&2; exit 1; fi; \
 		echo "golangci-lint: SKIPPED: github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) could not be installed"; \
 	else \
-		$(GOLANGCI_LINT) run --allow-serial-runners ./... && echo "golangci-lint: ok"; \
+		set -e; for m in $(MODULES); do \
+			echo "== $$m: golangci-lint run ./..."; \
+			(cd $$m && $(GOLANGCI_LINT) run --config $(CURDIR)/.golangci.yml --allow-serial-runners ./...); \
+		done; \
+		echo "golangci-lint: ok"; \
 	fi
 
 ## soak: a minute of load on the real binary, the issuer's key set hanging mid-run, then SIGTERM under load
