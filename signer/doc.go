@@ -1,11 +1,27 @@
-// Package signer issues Amazon CloudFront signed cookies from custom policies.
+// Package signer issues Amazon CloudFront signed cookies from custom policies,
+// and reads and verifies them as CloudFront does.
 //
 // A [Signer] holds a CloudFront key pair ID and the matching private key (RSA
 // 2048 with SHA-1 or SHA-256, or ECDSA P-256 with SHA-256). [Signer.Cookies]
 // turns a [Grant] (resource, expiry, optional start time and IPv4 range) into
 // the CloudFront-Policy, CloudFront-Signature and CloudFront-Key-Pair-Id
 // cookies, plus CloudFront-Hash-Algorithm when the hash is not SHA-1. A Signer
-// is safe for concurrent use and never logs.
+// is safe for concurrent use. The package never logs.
+//
+// Reading them back: [DecodePolicy] and [ParsePolicy] turn a policy into a
+// [Policy] (resource, expiry, optional start and IPv4 range),
+// [MatchResource] matches a URL against its resource, [Verify] checks a
+// signature with a public key, and a [Verifier] checks a whole cookie set
+// for a URL, a client address and a time against a key group, answering
+// with CloudFront's error code and a reason that never quotes a cookie
+// value: why CloudFront would refuse the request.
+//
+// Zero values. Option structs ([Options], [CookieOptions], [KeyOptions],
+// [VerifierOptions]) are safe as zero values and documented field by
+// field. Types that only a constructor makes usable ([Signer],
+// [CookieHeader], [PathTemplate]) refuse to work as zero values, with
+// [ErrZeroValue]; a zero [Signed] or [Grant] is refused when used, and a
+// zero [Verifier] trusts no key.
 //
 // # Security caveats
 //
@@ -20,16 +36,21 @@
 // media.example.com from a backend at api.example.com, set Domain to
 // "example.com". A backend can only set a Domain that covers its own host: one
 // running on localhost cannot set Domain=example.com, and the browser drops
-// the cookie silently.
+// the cookie silently. A Domain that does not domain-match the host of the
+// resource the cookies unlock is refused ([ErrCookieDomain]).
 //
 // Path. Always set a Path. A cookie without one is scoped by the browser to
 // the path of the response that set it (for /auth/media-cookies, "/auth"), so
-// it is never sent with media requests. [CookieOptions] defaults Path to "/".
+// it is never sent with media requests. [CookieOptions] defaults Path to "/",
+// so no cookie is ever written without one, and refuses a Path that is not a
+// prefix of the resource's path on a segment boundary ([ErrCookiePath]):
+// "/media" covers "/media/alice/*", "/med" and "/media/bob" do not. See
+// [CookieOptions.CheckResource].
 //
 // SameSite. Lax (the default here) suffices when the page and the media share
 // a site (app.example.com and media.example.com). SameSite=None is only needed
 // across sites and requires Secure; browsers drop it otherwise, so
-// [CookieOptions] refuses that combination.
+// [CookieOptions] refuses that combination ([ErrCookieSameSite]).
 //
 // The cookie values are bearer credentials for the granted resource: do not
 // log them. Signed values are deterministic for RSA keys (the same policy

@@ -243,9 +243,16 @@ func (s *Signer) Cookies(g Grant, o CookieOptions) ([]*http.Cookie, error) {
 	return signed.Cookies(o, s.now())
 }
 
+// ErrBadSignature is wrapped by Verify's error when the signature is not
+// one of the policy by the key with the hash.
+var ErrBadSignature = errors.New("signer: signature does not match")
+
 // Verify checks a CloudFront base64 signature of policyJSON with pub, as
 // CloudFront does: PKCS#1 v1.5 for RSA, ASN.1 DER for ECDSA, over the hash
-// named by h ("" meaning SHA1, CloudFront's default).
+// named by h ("" meaning SHA1, CloudFront's default). A signature that
+// does not match wraps ErrBadSignature, one that is not CloudFront base64
+// or an ECDSA key with SHA1 too; a key of another kind is
+// ErrUnsupportedKey.
 func Verify(pub crypto.PublicKey, h HashAlgorithm, policyJSON []byte, signature string) error {
 	if h == "" {
 		h = SHA1
@@ -255,21 +262,21 @@ func Verify(pub crypto.PublicKey, h HashAlgorithm, policyJSON []byte, signature 
 	}
 	sig, err := DecodeBase64(signature)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrBadSignature, err)
 	}
 	digest := h.digest(policyJSON)
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		if err := rsa.VerifyPKCS1v15(k, h.crypto(), digest, sig); err != nil {
-			return fmt.Errorf("signer: signature does not match: %w", err)
+			return fmt.Errorf("%w: %w", ErrBadSignature, err)
 		}
 		return nil
 	case *ecdsa.PublicKey:
 		if h != SHA256 {
-			return errors.New("signer: ECDSA signatures use SHA256; CloudFront refuses ECDSA with SHA1")
+			return fmt.Errorf("%w: ECDSA signatures use SHA256; CloudFront refuses ECDSA with SHA1", ErrBadSignature)
 		}
 		if !ecdsa.VerifyASN1(k, digest, sig) {
-			return errors.New("signer: signature does not match")
+			return ErrBadSignature
 		}
 		return nil
 	}

@@ -295,3 +295,43 @@ func TestRequestURL(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyErrors(t *testing.T) {
+	t.Parallel()
+	k := vkeys(t)
+	policy := []byte(`{"Statement":[{"Resource":"https://m.example.com/*","Condition":{"DateLessThan":{"AWS:EpochTime":1800003600}}}]}`)
+	digest := SHA256.digest(policy)
+	rsaSig, err := k.rsa.Sign(rand.Reader, digest, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecSig, err := k.ec.Sign(rand.Reader, digest, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		pub  crypto.PublicKey
+		h    HashAlgorithm
+		sig  string
+		want error // nil = verifies
+	}{
+		{"rsa", k.rsa.Public(), SHA256, EncodeBase64(rsaSig), nil},
+		{"ecdsa", k.ec.Public(), SHA256, EncodeBase64(ecSig), nil},
+		{"rsa wrong hash", k.rsa.Public(), SHA1, EncodeBase64(rsaSig), ErrBadSignature},
+		{"rsa other key", k.rsaOther.Public(), SHA256, EncodeBase64(rsaSig), ErrBadSignature},
+		{"ecdsa wrong key", k.ec.Public(), SHA256, EncodeBase64(rsaSig), ErrBadSignature},
+		{"ecdsa with sha1", k.ec.Public(), SHA1, EncodeBase64(ecSig), ErrBadSignature},
+		{"not base64", k.rsa.Public(), SHA256, "!!", ErrBadSignature},
+		{"private key", k.rsa, SHA256, EncodeBase64(rsaSig), ErrUnsupportedKey},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := Verify(tc.pub, tc.h, policy, tc.sig)
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
