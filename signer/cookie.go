@@ -258,7 +258,7 @@ func (s Signed) Cookies(o CookieOptions, now time.Time) ([]*http.Cookie, error) 
 // for a Signed made by hand, the one its Policy names.
 func (s Signed) check() (string, error) {
 	switch {
-	case checkKeyPairID(s.KeyPairID) != nil:
+	case CheckKeyPairID(s.KeyPairID) != nil:
 		return "", fmt.Errorf("%w: %s is not a key pair ID (1 to 128 letters and digits)", ErrCookieValue, CookieKeyPairID)
 	case !cloudFrontBase64(s.Policy):
 		return "", fmt.Errorf("%w: %s is not CloudFront base64", ErrCookieValue, CookiePolicy)

@@ -91,7 +91,7 @@ type Signer struct {
 // ASN.1 DER one for ECDSA, as crypto.Signer requires. AWS KMS signs RSA only
 // over SHA-256: use HashAlgorithm SHA256 with a KMS RSA key.
 func New(keyPairID string, key crypto.Signer, opts Options) (*Signer, error) {
-	if err := checkKeyPairID(keyPairID); err != nil {
+	if err := CheckKeyPairID(keyPairID); err != nil {
 		return nil, err
 	}
 	if key == nil {
@@ -119,13 +119,16 @@ func New(keyPairID string, key crypto.Signer, opts Options) (*Signer, error) {
 	return &Signer{keyPairID: keyPairID, key: key, isRSA: isRSA, hash: hash, now: now}, nil
 }
 
-func checkKeyPairID(id string) error {
+// CheckKeyPairID reports whether id looks like a CloudFront public key ID
+// (such as "K2JCJMDEHXQW5F"): 1 to 128 ASCII letters and digits. The error
+// does not quote id, which may come from a cookie.
+func CheckKeyPairID(id string) error {
 	if id == "" || len(id) > 128 {
 		return fmt.Errorf("signer: key pair ID must be 1 to 128 letters and digits, got %d bytes", len(id))
 	}
 	for i := 0; i < len(id); i++ {
 		if c := id[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9') {
-			return fmt.Errorf("signer: key pair ID %q must be letters and digits only", id)
+			return fmt.Errorf("signer: key pair ID must be letters and digits only, found another byte at offset %d", i)
 		}
 	}
 	return nil

@@ -95,7 +95,7 @@ func NewVerifier(keys map[string]crypto.PublicKey, opts VerifierOptions) (*Verif
 	v := &Verifier{keys: make(map[string]crypto.PublicKey, len(keys))}
 	ids := make([]string, 0, len(keys))
 	for id, pub := range keys {
-		if checkKeyPairID(id) != nil {
+		if CheckKeyPairID(id) != nil {
 			return nil, fmt.Errorf("%w: key pair ID %q is not a CloudFront public key ID (1 to 128 letters and digits)", ErrKeyGroup, id)
 		}
 		if pub == nil {

@@ -14,7 +14,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -287,10 +286,6 @@ func (vf verification) named(name string) []*http.Cookie {
 	return cs
 }
 
-// keyIDPattern is what a CloudFront public key ID looks like: a
-// CloudFront-Key-Pair-Id of this form is shown, anything else is not.
-var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
-
 func printVerification(w io.Writer, vf verification) {
 	reqURL := vf.url
 	shownURL := reqURL
@@ -317,7 +312,7 @@ func printVerification(w io.Writer, vf verification) {
 			continue
 		case len(cs) == 0:
 			desc = "MISSING"
-		case name == signer.CookieKeyPairID && keyIDPattern.MatchString(cs[0].Value):
+		case name == signer.CookieKeyPairID && signer.CheckKeyPairID(cs[0].Value) == nil: // a key ID is shown, anything else is not
 			desc = cs[0].Value
 		case name == signer.CookieHashAlgorithm && (cs[0].Value == "SHA1" || cs[0].Value == "SHA256"):
 			desc = cs[0].Value
