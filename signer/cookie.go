@@ -101,9 +101,11 @@ func (o CookieOptions) validate() error {
 // a parent of it: "example.com" for "media.example.com"; after a wildcard
 // in the host, a parent of what follows it), and its Path must be a
 // prefix of the resource's path ending on a segment boundary ("*" and "?"
-// in the resource's path match as in CloudFront). The errors wrap
-// ErrCookieDomain, ErrCookiePath or ErrCookieSameSite, and quote neither
-// the resource's path nor any cookie value.
+// in the resource's path match as in CloudFront; a resource "*" covers
+// everything). The errors wrap ErrCookieDomain, ErrCookiePath or
+// ErrCookieSameSite (ErrInvalidGrant for a resource without
+// scheme://host), and quote neither the resource's path nor any cookie
+// value.
 func (o CookieOptions) CheckResource(resource string) error {
 	if err := o.validate(); err != nil {
 		return err
@@ -115,8 +117,11 @@ func (o CookieOptions) CheckResource(resource string) error {
 // against resource. It allocates nothing when they cover it.
 func checkScope(domain, path, resource string) error {
 	_, rest, ok := strings.Cut(resource, "://")
-	if !ok {
-		return fmt.Errorf("%w: resource has no scheme://host", ErrCookieDomain)
+	switch {
+	case !ok && strings.HasPrefix(resource, "*"):
+		return nil // every URL: any cookie scope is inside it
+	case !ok:
+		return fmt.Errorf("%w: resource has no scheme://host", ErrInvalidGrant)
 	}
 	host, rpath := rest, "/"
 	if i := strings.IndexByte(rest, '/'); i >= 0 {

@@ -236,6 +236,9 @@ func (s *Signer) Cookies(g Grant, o CookieOptions) ([]*http.Cookie, error) {
 	if s.zero() {
 		return nil, fmt.Errorf("%w: Signer (New)", ErrZeroValue)
 	}
+	if err := g.validate(); err != nil {
+		return nil, err
+	}
 	if err := o.CheckResource(g.Resource); err != nil {
 		return nil, err
 	}

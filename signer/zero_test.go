@@ -41,6 +41,10 @@ func TestZeroValues(t *testing.T) {
 		}, ErrCookieValue},
 		{"zero Grant", func(http.Header) error { _, err := (Grant{}).Policy(); return err }, ErrInvalidGrant},
 		{"zero Grant signed", func(http.Header) error { _, err := testSigner(t, Options{}).Sign(Grant{}); return err }, ErrInvalidGrant},
+		{"zero Grant's cookies", func(http.Header) error {
+			_, err := testSigner(t, Options{}).Cookies(Grant{}, CookieOptions{Domain: "example.com"})
+			return err
+		}, ErrInvalidGrant},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,6 +135,13 @@ func TestCookieScope(t *testing.T) {
 		{"SameSite=None with Secure", alice, CookieOptions{SameSite: http.SameSiteNoneMode}, nil},
 		{"SameSite=None without Secure", alice, CookieOptions{SameSite: http.SameSiteNoneMode, Insecure: true}, ErrCookieSameSite},
 		{"unknown SameSite", alice, CookieOptions{SameSite: http.SameSite(9)}, ErrCookieSameSite},
+	}
+	// A policy made elsewhere may grant every URL: any scope is inside it.
+	if err := (CookieOptions{Domain: "example.com", Path: "/x"}).CheckResource("*"); err != nil {
+		t.Errorf("resource *: %v", err)
+	}
+	if err := (CookieOptions{}).CheckResource("media.example.com/*"); !errors.Is(err, ErrInvalidGrant) {
+		t.Errorf("resource without a scheme: %v", err)
 	}
 	s := testSigner(t, Options{})
 	for _, tc := range cases {
