@@ -1,8 +1,10 @@
 package mediacookies
 
 import (
+	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,5 +124,46 @@ func TestSignatureCacheOption(t *testing.T) {
 	}
 	if st := h.CacheStats(); st.Hits != 1 || st.Misses != 1 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// BenchmarkCacheHit is the cache-hit path: every iteration builds the
+// policy and finds its signature. Run with -cpu 1,2: "one" is a single hot
+// policy, "many" 1024 of them. (internal/sigcache's BenchmarkHit measured
+// the lock-free, sharded cache this one replaced.)
+func BenchmarkCacheHit(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		users int
+	}{{"one", 1}, {"many", 1024}} {
+		b.Run(tc.name, func(b *testing.B) {
+			key := &countingKey{Signer: rsaKey}
+			s := newSigner(b, "K2JCJMDEHXQW5F", key, func() time.Time { return testNow })
+			c := newSigCache(4096, func() time.Time { return testNow })
+			grants := make([]signer.Grant, tc.users)
+			for i := range grants {
+				grants[i] = grantFor(fmt.Sprint("user", i), testNow.Add(time.Hour))
+				if _, err := c.sign(s, grants[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			signs := key.n.Load()
+			var next atomic.Uint64
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := next.Add(1) * 7919
+				for pb.Next() {
+					i++
+					if _, err := c.sign(s, grants[i%uint64(len(grants))]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			if key.n.Load() != signs {
+				b.Fatal("a hit signed")
+			}
+		})
 	}
 }

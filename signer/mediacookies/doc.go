@@ -39,10 +39,11 @@
 // Values taken from an identity are checked by
 // [signer.PathTemplate.Expand]: a claim that would bring a CloudFront
 // wildcard, a path separator or a dot segment into a resource is
-// refused (403), never escaped. [New] refuses a cookie Domain that does
-// not cover the CloudFront host, a cookie Path that does not cover its
-// scope's resources, and SameSite=None without Secure; each error wraps
-// a sentinel testable with errors.Is. The package never logs: [Hooks]
+// refused (403), never escaped; the Error wraps [signer.ErrUnsafeValue].
+// [New] refuses a cookie Domain that does not cover the CloudFront host, a
+// cookie Path that is empty or does not cover its scope's resources, and
+// SameSite=None without Secure, with errors wrapping the signer package's
+// ErrCookieDomain, ErrCookiePath and ErrCookieSameSite. The package never logs: [Hooks]
 // tell the caller what happened, and no secret (cookie value, policy,
 // signature, key) is ever passed to them or written in an error.
 //

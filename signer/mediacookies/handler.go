@@ -12,21 +12,9 @@ import (
 	"github.com/cfcookies/cfcookies/signer"
 )
 
-// Errors [New] wraps when a Config would issue cookies the browser never
-// sends to CloudFront, or drops.
-var (
-	// ErrCookieDomain: the cookie Domain does not cover the CloudFront
-	// host.
-	ErrCookieDomain = errors.New("mediacookies: cookie domain does not cover the CloudFront host")
-	// ErrCookiePath: a scope's cookie Path is empty, or does not cover
-	// every path its template expands to, or is another scope's with
-	// another template.
-	ErrCookiePath = errors.New("mediacookies: cookie path does not cover the scope's resources")
-	// ErrSameSiteNone: SameSite=None without Secure.
-	ErrSameSiteNone = errors.New("mediacookies: SameSite=None requires Secure")
-	// ErrConfig: any other mistake in a Config.
-	ErrConfig = errors.New("mediacookies: invalid config")
-)
+// ErrConfig is wrapped by New's errors about a Config, but for the cookie
+// options', which wrap the signer package's errors.
+var ErrConfig = errors.New("mediacookies: invalid config")
 
 // A Scope is a named grant: which resources (a path template under the
 // CloudFront base URL), under which cookie Path, for how long, and who may
@@ -158,9 +146,13 @@ type scope[ID Identity] struct {
 	jsonHead, jsonTail []byte
 }
 
-// New checks c and returns its Handler. Errors wrap ErrCookieDomain,
-// ErrCookiePath, ErrSameSiteNone or ErrConfig, or are the signer
-// package's about the cookie options.
+// New checks c and returns its Handler. It refuses cookies the browser
+// would drop or never send with the media requests, with errors wrapping
+// [signer.ErrCookieDomain] (a Domain that does not cover BaseURL's host),
+// [signer.ErrCookiePath] (a scope's CookiePath empty, not covering every
+// path its template expands to, or another scope's with another template)
+// or [signer.ErrCookieSameSite] (SameSite=None without Secure); any other
+// mistake wraps ErrConfig.
 func New[ID Identity](c Config[ID]) (*Handler[ID], error) {
 	switch {
 	case (c.Signer == nil) == (c.Keys == nil):
@@ -172,15 +164,13 @@ func New[ID Identity](c Config[ID]) (*Handler[ID], error) {
 	case c.ExpiryGranularity < 0 || c.SignatureCache < 0:
 		return nil, fmt.Errorf("%w: ExpiryGranularity and SignatureCache must not be negative", ErrConfig)
 	}
-	host, err := checkBaseURL(c.BaseURL)
-	if err != nil {
+	if err := checkBaseURL(c.BaseURL); err != nil {
 		return nil, err
 	}
-	if c.Cookie.SameSite == http.SameSiteNoneMode && c.Cookie.Insecure {
-		return nil, ErrSameSiteNone
-	}
-	if d := strings.ToLower(strings.TrimPrefix(c.Cookie.Domain, ".")); d != "" && host != d && !strings.HasSuffix(host, "."+d) {
-		return nil, fmt.Errorf("%w: domain %q, host %s", ErrCookieDomain, c.Cookie.Domain, host)
+	co := c.Cookie
+	co.Path = "" // each scope's CookiePath, checked below
+	if err := co.CheckResource(strings.TrimSuffix(c.BaseURL, "/") + "/"); err != nil {
+		return nil, err
 	}
 	h := &Handler[ID]{
 		cfg:    c,
@@ -201,7 +191,7 @@ func New[ID Identity](c Config[ID]) (*Handler[ID], error) {
 		}
 		if t, ok := templates[sc.CookiePath]; ok && t != sc.Path.String() {
 			return nil, fmt.Errorf("%w: scopes with templates %s and %s share cookie path %q: their cookies would overwrite each other",
-				ErrCookiePath, t, sc.Path, sc.CookiePath)
+				signer.ErrCookiePath, t, sc.Path, sc.CookiePath)
 		}
 		co := c.Cookie
 		co.Path = sc.CookiePath
@@ -230,15 +220,15 @@ func New[ID Identity](c Config[ID]) (*Handler[ID], error) {
 	return h, nil
 }
 
-// checkBaseURL returns the host name of a CloudFront base URL: http or
-// https, a host, nothing after it.
-func checkBaseURL(base string) (string, error) {
+// checkBaseURL checks a CloudFront base URL: http or https, a host,
+// nothing after it.
+func checkBaseURL(base string) error {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" ||
 		strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("%w: BaseURL %q is not https://host (or http://host)", ErrConfig, base)
+		return fmt.Errorf("%w: BaseURL %q is not https://host (or http://host)", ErrConfig, base)
 	}
-	return strings.ToLower(u.Hostname()), nil
+	return nil
 }
 
 func checkScope[ID Identity](sc Scope[ID]) error {
@@ -250,16 +240,18 @@ func checkScope[ID Identity](sc Scope[ID]) error {
 	case sc.TTL < time.Second:
 		return fmt.Errorf("%w: scope %q: TTL %s is under a second", ErrConfig, sc.Name, sc.TTL)
 	case sc.CookiePath == "":
-		return fmt.Errorf("%w: scope %q: the cookie path is empty (browsers would scope the cookies to the issuing request's path)", ErrCookiePath, sc.Name)
+		return fmt.Errorf("%w: scope %q: the cookie path is empty (browsers would scope the cookies to the issuing request's path)", signer.ErrCookiePath, sc.Name)
 	case !pathCovers(sc.CookiePath, sc.Path.String()):
-		return fmt.Errorf("%w: scope %q: cookie path %q does not cover %s", ErrCookiePath, sc.Name, sc.CookiePath, sc.Path)
+		return fmt.Errorf("%w: scope %q: cookie path %q does not cover every path of %s", signer.ErrCookiePath, sc.Name, sc.CookiePath, sc.Path)
 	}
 	return nil
 }
 
 // pathCovers reports whether every path the template expands to
 // path-matches cookiePath (RFC 6265 5.1.4), judging by the text before the
-// template's first placeholder or wildcard.
+// template's first placeholder or wildcard. (signer's
+// CookieOptions.CheckResource asks whether some path of a resource can
+// match; a template needs every path of every expansion to.)
 func pathCovers(cookiePath, template string) bool {
 	lit := template
 	if i := strings.IndexAny(template, "{*?"); i >= 0 {

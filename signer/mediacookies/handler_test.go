@@ -342,19 +342,20 @@ func TestNewRefuses(t *testing.T) {
 		mutate func(*Config[Claims])
 		want   error
 	}{
-		{"domain not covering the host", func(c *Config[Claims]) { c.Cookie.Domain = "example.org" }, ErrCookieDomain},
-		{"domain a suffix but not a parent", func(c *Config[Claims]) { c.Cookie.Domain = "ample.com" }, ErrCookieDomain},
-		{"empty cookie path", func(c *Config[Claims]) { c.Scopes[0].CookiePath = "" }, ErrCookiePath},
-		{"cookie path not covering", func(c *Config[Claims]) { c.Scopes[0].CookiePath = "/other/" }, ErrCookiePath},
-		{"cookie path a prefix of a segment", func(c *Config[Claims]) { c.Scopes[0].CookiePath = "/med" }, ErrCookiePath},
+		{"domain not covering the host", func(c *Config[Claims]) { c.Cookie.Domain = "example.org" }, signer.ErrCookieDomain},
+		{"domain a suffix but not a parent", func(c *Config[Claims]) { c.Cookie.Domain = "ample.com" }, signer.ErrCookieDomain},
+		{"empty cookie path", func(c *Config[Claims]) { c.Scopes[0].CookiePath = "" }, signer.ErrCookiePath},
+		{"cookie path not covering", func(c *Config[Claims]) { c.Scopes[0].CookiePath = "/other/" }, signer.ErrCookiePath},
+		{"cookie path a prefix of a segment", func(c *Config[Claims]) { c.Scopes[0].CookiePath = "/med" }, signer.ErrCookiePath},
+		{"cookie path inside a placeholder", func(c *Config[Claims]) { c.Scopes[0].CookiePath = "/media/alice/" }, signer.ErrCookiePath},
 		{"shared cookie path", func(c *Config[Claims]) {
 			c.Scopes[1].CookiePath = "/"
 			c.Scopes[0].CookiePath = "/"
 			c.Scopes[1].Path = tmpl(t, "/x/*")
-		}, ErrCookiePath},
+		}, signer.ErrCookiePath},
 		{"SameSite=None without Secure", func(c *Config[Claims]) {
 			c.Cookie.SameSite, c.Cookie.Insecure = http.SameSiteNoneMode, true
-		}, ErrSameSiteNone},
+		}, signer.ErrCookieSameSite},
 		{"no signer", func(c *Config[Claims]) { c.Signer = nil }, ErrConfig},
 		{"no identify", func(c *Config[Claims]) { c.Identify = nil }, ErrConfig},
 		{"no scopes", func(c *Config[Claims]) { c.Scopes = nil }, ErrConfig},
