@@ -171,8 +171,12 @@ func wantMedia(t *testing.T, p *page, what, url string, loads bool, fetched fetc
 // scheduled refresh keeps the media loading without any retry, while a page
 // whose helper does not refresh is denied at the same moment. cfcookies
 // refuses a COOKIE_TTL under a minute, so the API is built directly with a
-// 3-second scope.
+// short scope. Its TTL leaves the page a fifth of it, 4 s, between
+// refreshAfter and expiry to refresh in: with a 3-second TTL that was 1 s,
+// which a POST and an <img> on a loaded machine (-race, two cores) did not
+// always fit, and the test failed without any bug.
 func TestBrowserRefresh(t *testing.T) {
+	const refreshTestTTL = 20 * time.Second
 	t.Parallel()
 	for _, tc := range []struct {
 		name  string
@@ -185,7 +189,7 @@ func TestBrowserRefresh(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			live, once := newPage(t), newPage(t)
-			tp := newTopology(t, topologyOptions{hosts: tc.hosts, env: tc.env, api: directAPI(3 * time.Second)})
+			tp := newTopology(t, topologyOptions{hosts: tc.hosts, env: tc.env, api: directAPI(refreshTestTTL)})
 			mine := tp.media("/media/alice/image.png")
 
 			var first issueResult
