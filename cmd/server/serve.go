@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto"
 	"errors"
 	"fmt"
 	"io"
 	stdlog "log"
-	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -119,18 +117,10 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 // /media/alice/. Like a key group during a rotation, it trusts every key
 // the store has loaded since startup.
 func devCDN(cfg *config.Config, store *keys.Store, logger zerolog.Logger) (http.Handler, error) {
-	c := &rotatingCDN{
-		store: store,
-		opts: edge.CDNOptions{
-			CORSAllowedOrigins: append(devOrigins(cfg.ListenAddr), cfg.CORSAllowedOrigins...),
-			Logger:             logger.With().Str("server", "cdn").Logger(),
-		},
-		trusted: map[string]crypto.PublicKey{},
-	}
-	if _, err := c.current(); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return edge.NewRotatingCDN(store.Signer, edge.CDNOptions{
+		CORSAllowedOrigins: append(devOrigins(cfg.ListenAddr), cfg.CORSAllowedOrigins...),
+		Logger:             logger.With().Str("server", "cdn").Logger(),
+	})
 }
 
 // devOrigins are the origins of the demo page served on listenAddr, for the
@@ -141,44 +131,6 @@ func devOrigins(listenAddr string) []string {
 		return nil
 	}
 	return []string{"http://localhost:" + port, "http://127.0.0.1:" + port}
-}
-
-// rotatingCDN rebuilds the emulated CloudFront when the store's key changes.
-type rotatingCDN struct {
-	store *keys.Store
-	opts  edge.CDNOptions
-
-	mu      sync.Mutex
-	signer  *signer.Signer // the key cdn was last built for
-	trusted map[string]crypto.PublicKey
-	cdn     http.Handler
-}
-
-func (c *rotatingCDN) current() (http.Handler, error) {
-	sg := c.store.Signer()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if sg == nil || sg == c.signer {
-		return c.cdn, nil
-	}
-	c.trusted[sg.KeyPairID()] = sg.Public()
-	v, err := edge.NewVerifier(maps.Clone(c.trusted), edge.VerifierOptions{})
-	if err != nil {
-		return nil, err
-	}
-	opts := c.opts
-	opts.Verifier = v
-	c.signer, c.cdn = sg, edge.NewCDN(opts)
-	return c.cdn, nil
-}
-
-func (c *rotatingCDN) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h, err := c.current()
-	if err != nil || h == nil {
-		http.Error(w, "no signing key loaded yet", http.StatusServiceUnavailable)
-		return
-	}
-	h.ServeHTTP(w, r)
 }
 
 // scopes turns configured scopes into the handlers' form: a caller is
