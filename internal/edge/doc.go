@@ -6,7 +6,10 @@
 // "Restrict viewer access" and a trusted key group does, with
 // [signer.Verifier]. [NewCDN] wraps it in an emulated distribution that
 // serves files from an fs.FS the way an S3 origin behind it would, for `server --dev` and for end-to-end tests.
-// [SampleMedia] is a tiny embedded media tree for it.
+// [NewRotatingCDN] is the same distribution for a signing key that
+// changes: it trusts every key loaded since it started, as a key group
+// does during a rotation. [SampleMedia] is a tiny embedded media tree for
+// it.
 //
 // # The check
 //
