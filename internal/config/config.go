@@ -50,9 +50,9 @@ type Config struct {
 	// Scopes are the grants on offer: one named "default" from MEDIA_PATH,
 	// or those of SCOPES_FILE.
 	Scopes             []Scope
-	AllowGet           bool   // ALLOW_GET, default false
-	BindClientIP       bool   // BIND_CLIENT_IP, default false: add the client's IPv4 /32 to each policy
-	IPv6Clients        string // BIND_CLIENT_IP_IPV6: "reject" (default, 403) or "unbound" (no IP condition)
+	AllowGet           bool       // ALLOW_GET, default false
+	BindClientIP       bool       // BIND_CLIENT_IP, default false: add the client's IPv4 /32 to each policy
+	IPv6Clients        IPv6Policy // BIND_CLIENT_IP_IPV6: IPv6Reject (default, 403) or IPv6Unbound (no IP condition)
 	Auth               Auth
 	CORSAllowedOrigins []string       // CORS_ALLOWED_ORIGINS: exact origins, deduplicated
 	TrustedProxies     []netip.Prefix // TRUSTED_PROXIES: masked prefixes
@@ -67,7 +67,7 @@ type Config struct {
 	// issuance requests per authenticated subject.
 	RateLimitPerIdentity RateLimit
 	LogLevel             zerolog.Level // LOG_LEVEL, default info
-	LogFormat            string        // LOG_FORMAT: "json" (default) or "console"
+	LogFormat            LogFormat     // LOG_FORMAT: LogJSON (default) or LogConsole
 
 	// ExpiryGranularity (EXPIRY_GRANULARITY) rounds every policy expiry up
 	// to a multiple of it, so requests inside one window share a policy
@@ -81,10 +81,10 @@ type Config struct {
 
 // CloudFront describes the distribution the cookies are for.
 type CloudFront struct {
-	Scheme        string // "https"; "http" only with dev
-	Host          string // lower-case host, with ":port" only with dev, e.g. "media.example.com"
-	KeyPairID     string // CLOUDFRONT_KEY_PAIR_ID; may be "" with a Secrets Manager key, whose JSON form names its own
-	HashAlgorithm string // CLOUDFRONT_HASH_ALGORITHM: "", "SHA1" or "SHA256"; "" = by key type
+	Scheme        string               // "https"; "http" only with dev
+	Host          string               // lower-case host, with ":port" only with dev, e.g. "media.example.com"
+	KeyPairID     string               // CLOUDFRONT_KEY_PAIR_ID; may be "" with a Secrets Manager key, whose JSON form names its own
+	HashAlgorithm signer.HashAlgorithm // CLOUDFRONT_HASH_ALGORITHM: "", signer.SHA1 or signer.SHA256; "" = by key type
 }
 
 // BaseURL is the distribution's origin, e.g. "https://media.example.com".
@@ -168,13 +168,42 @@ func (r RateLimit) String() string {
 
 // Auth says how callers are identified.
 type Auth struct {
-	Mode         string // AUTH_MODE: "oidc", "alb" or "dev"; default "oidc" ("dev" with dev)
-	OIDCIssuer   string // OIDC_ISSUER
-	OIDCAudience string // OIDC_AUDIENCE
-	Cookie       string // AUTH_COOKIE: name of a cookie carrying the JWT
-	ALBArn       string // ALB_ARN: the load balancer whose x-amzn-oidc-data is trusted
-	ALBKeysURL   string // ALB_PUBLIC_KEYS_URL: where ALB signing keys are fetched by kid; "" = the region's endpoint
+	Mode         AuthMode // AUTH_MODE: AuthOIDC (default), AuthALB or AuthDev (default with dev)
+	OIDCIssuer   string   // OIDC_ISSUER
+	OIDCAudience string   // OIDC_AUDIENCE
+	Cookie       string   // AUTH_COOKIE: name of a cookie carrying the JWT
+	ALBArn       string   // ALB_ARN: the load balancer whose x-amzn-oidc-data is trusted
+	ALBKeysURL   string   // ALB_PUBLIC_KEYS_URL: where ALB signing keys are fetched by kid; "" = the region's endpoint
 }
+
+// AuthMode is AUTH_MODE: how the server identifies callers.
+type AuthMode string
+
+// The values of AUTH_MODE.
+const (
+	AuthOIDC AuthMode = "oidc" // a JWT from OIDC_ISSUER, in Authorization: Bearer or AUTH_COOKIE
+	AuthALB  AuthMode = "alb"  // the x-amzn-oidc-data header signed by the load balancer ALB_ARN
+	AuthDev  AuthMode = "dev"  // the X-Dev-User header, trusted blindly: only with --dev
+)
+
+// LogFormat is LOG_FORMAT: how log lines are written.
+type LogFormat string
+
+// The values of LOG_FORMAT.
+const (
+	LogJSON    LogFormat = "json"    // one JSON object a line, for machines
+	LogConsole LogFormat = "console" // coloured text, for people
+)
+
+// IPv6Policy is BIND_CLIENT_IP_IPV6: what BIND_CLIENT_IP does for a client
+// with an IPv6 address, which a CloudFront policy cannot bind.
+type IPv6Policy string
+
+// The values of BIND_CLIENT_IP_IPV6.
+const (
+	IPv6Reject  IPv6Policy = "reject"  // refuse the request (403)
+	IPv6Unbound IPv6Policy = "unbound" // issue cookies with no IP condition
+)
 
 // Load reads the environment through lookupEnv (os.LookupEnv in production) and returns
 // a validated Config, or an error listing every problem at once. The error is always
@@ -562,7 +591,7 @@ func (l *loader) media(c *Config) {
 
 	c.AllowGet, _ = l.boolean("ALLOW_GET", false)
 	c.BindClientIP, _ = l.boolean("BIND_CLIENT_IP", false)
-	c.IPv6Clients = l.choice("BIND_CLIENT_IP_IPV6", "reject", "reject", "unbound")
+	c.IPv6Clients = IPv6Policy(l.choice("BIND_CLIENT_IP_IPV6", string(IPv6Reject), string(IPv6Reject), string(IPv6Unbound)))
 }
 
 // Defaults and bounds of the signing settings.
@@ -609,13 +638,13 @@ func (l *loader) signing(c *Config) {
 }
 
 func (l *loader) auth(c *Config) {
-	def := "oidc"
+	def := AuthOIDC
 	if l.dev {
-		def = "dev"
+		def = AuthDev
 	}
 	a := &c.Auth
-	a.Mode = l.choice("AUTH_MODE", def, "oidc", "alb", "dev")
-	if a.Mode == "dev" && !l.dev {
+	a.Mode = AuthMode(l.choice("AUTH_MODE", string(def), string(AuthOIDC), string(AuthALB), string(AuthDev)))
+	if a.Mode == AuthDev && !l.dev {
 		v, _ := l.get("AUTH_MODE")
 		l.fail("AUTH_MODE", v, "only available with --dev")
 	}
@@ -638,14 +667,14 @@ func (l *loader) auth(c *Config) {
 		a.ALBKeysURL = keysURL
 	}
 	switch a.Mode {
-	case "oidc":
+	case AuthOIDC:
 		if a.OIDCIssuer == "" {
 			l.fail("OIDC_ISSUER", "", "required with AUTH_MODE=oidc: the token issuer URL, e.g. https://login.example.com/")
 		}
 		if a.OIDCAudience == "" {
 			l.fail("OIDC_AUDIENCE", "", "required with AUTH_MODE=oidc: the audience (client id) tokens must carry")
 		}
-	case "alb":
+	case AuthALB:
 		if a.ALBArn == "" {
 			l.fail("ALB_ARN", "", "required with AUTH_MODE=alb: the ARN of the load balancer that signs x-amzn-oidc-data")
 		}
@@ -765,7 +794,7 @@ func (l *loader) logging(c *Config) {
 			c.LogLevel = lvl
 		}
 	}
-	c.LogFormat = l.choice("LOG_FORMAT", "json", "json", "console")
+	c.LogFormat = LogFormat(l.choice("LOG_FORMAT", string(LogJSON), string(LogJSON), string(LogConsole)))
 }
 
 // MarshalZerologObject logs the configuration with secrets redacted: of the private key
@@ -780,7 +809,7 @@ func (c *Config) MarshalZerologObject(e *zerolog.Event) {
 		Str("metrics_addr", c.MetricsAddr).
 		Str("cloudfront_url", c.CloudFront.BaseURL()).
 		Str("key_pair_id", c.CloudFront.KeyPairID).
-		Str("hash_algorithm", c.CloudFront.HashAlgorithm).
+		Str("hash_algorithm", string(c.CloudFront.HashAlgorithm)).
 		Str("key_source", c.Key.Source()).
 		Str("key_file", c.Key.File).
 		Str("key_secret_id", c.Key.SecretID).
@@ -795,7 +824,7 @@ func (c *Config) MarshalZerologObject(e *zerolog.Event) {
 		Bool("allow_get", c.AllowGet).
 		Str("expiry_granularity", c.ExpiryGranularity.String()).
 		Int("signature_cache_size", c.SignatureCacheSize).
-		Str("auth_mode", c.Auth.Mode).
+		Str("auth_mode", string(c.Auth.Mode)).
 		Str("oidc_issuer", c.Auth.OIDCIssuer).
 		Str("oidc_audience", c.Auth.OIDCAudience).
 		Str("auth_cookie", c.Auth.Cookie).
@@ -807,7 +836,7 @@ func (c *Config) MarshalZerologObject(e *zerolog.Event) {
 		Stringer("rate_limit_per_ip", c.RateLimitPerIP).
 		Stringer("rate_limit_per_identity", c.RateLimitPerIdentity).
 		Str("log_level", c.LogLevel.String()).
-		Str("log_format", c.LogFormat)
+		Str("log_format", string(c.LogFormat))
 	if ws := c.Warnings(); len(ws) > 0 {
 		e.Strs("warnings", ws)
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/cfcookies/cfcookies/signer"
 )
 
 // unset in an override removes the variable from the environment.
@@ -202,7 +204,7 @@ func TestLoadAccepts(t *testing.T) {
 	}{
 		{"empty counts as unset", false, map[string]string{"COOKIE_TTL": " ", "LISTEN_ADDR": "", "CLOUDFRONT_HASH_ALGORITHM": ""},
 			func(c *Config) (any, any) {
-				return []any{c.Cookie.TTL, c.ListenAddr, c.CloudFront.HashAlgorithm}, []any{10 * time.Minute, ":8080", ""}
+				return []any{c.Cookie.TTL, c.ListenAddr, c.CloudFront.HashAlgorithm}, []any{10 * time.Minute, ":8080", signer.HashAlgorithm("")}
 			}},
 		{"empty METRICS_ADDR disables metrics", false, map[string]string{"METRICS_ADDR": ""},
 			func(c *Config) (any, any) { return c.MetricsAddr, "" }},
@@ -241,9 +243,9 @@ func TestLoadAccepts(t *testing.T) {
 		{"secret id", false, nil,
 			func(c *Config) (any, any) { return c.Key.Source(), "secret" }},
 		{"hash SHA1", false, map[string]string{"CLOUDFRONT_HASH_ALGORITHM": "Sha-1"},
-			func(c *Config) (any, any) { return c.CloudFront.HashAlgorithm, "SHA1" }},
+			func(c *Config) (any, any) { return c.CloudFront.HashAlgorithm, signer.SHA1 }},
 		{"hash SHA256", false, map[string]string{"CLOUDFRONT_HASH_ALGORITHM": "SHA256"},
-			func(c *Config) (any, any) { return c.CloudFront.HashAlgorithm, "SHA256" }},
+			func(c *Config) (any, any) { return c.CloudFront.HashAlgorithm, signer.SHA256 }},
 		{"cookie domain equal to the host", false, map[string]string{"COOKIE_DOMAIN": "media.example.com"},
 			func(c *Config) (any, any) { return c.Cookie.Domain, "media.example.com" }},
 		{"cookie domain with leading dot", false, map[string]string{"COOKIE_DOMAIN": ".example.com"},
@@ -283,11 +285,11 @@ func TestLoadAccepts(t *testing.T) {
 		{"oidc issuer on localhost over http", false, map[string]string{"OIDC_ISSUER": "http://localhost:8000/realms/dev"},
 			func(c *Config) (any, any) { return c.Auth.OIDCIssuer, "http://localhost:8000/realms/dev" }},
 		{"alb needs no oidc", false, map[string]string{"AUTH_MODE": "ALB", "OIDC_ISSUER": unset, "OIDC_AUDIENCE": unset, "ALB_ARN": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/x/y"},
-			func(c *Config) (any, any) { return c.Auth.Mode, "alb" }},
+			func(c *Config) (any, any) { return c.Auth.Mode, AuthALB }},
 		{"alb outside the aws partition with its keys URL", false, map[string]string{"AUTH_MODE": "alb", "ALB_ARN": "arn:aws-us-gov:elasticloadbalancing:us-gov-west-1:123456789012:loadbalancer/app/x/y", "ALB_PUBLIC_KEYS_URL": "https://keys.example.com/us-gov-west-1"},
 			func(c *Config) (any, any) { return c.Auth.ALBKeysURL, "https://keys.example.com/us-gov-west-1" }},
 		{"dev: oidc on request", true, map[string]string{"AUTH_MODE": "oidc", "OIDC_ISSUER": "http://127.0.0.1:8000", "OIDC_AUDIENCE": "x"},
-			func(c *Config) (any, any) { return c.Auth.Mode, "oidc" }},
+			func(c *Config) (any, any) { return c.Auth.Mode, AuthOIDC }},
 		{"cors: trimmed, empty entries ignored, deduplicated", false, map[string]string{"CORS_ALLOWED_ORIGINS": " https://a.example.com , ,https://a.example.com,http://localhost:5173,http://127.0.0.1:3000,http://[::1]:3000"},
 			func(c *Config) (any, any) {
 				return c.CORSAllowedOrigins, []string{"https://a.example.com", "http://localhost:5173", "http://127.0.0.1:3000", "http://[::1]:3000"}
@@ -330,7 +332,7 @@ func TestLoadAccepts(t *testing.T) {
 			}},
 		{"log level case-insensitive", false, map[string]string{"LOG_LEVEL": "DEBUG", "LOG_FORMAT": "Console"},
 			func(c *Config) (any, any) {
-				return []any{c.LogLevel, c.LogFormat}, []any{zerolog.DebugLevel, "console"}
+				return []any{c.LogLevel, c.LogFormat}, []any{zerolog.DebugLevel, LogConsole}
 			}},
 	}
 	for _, tt := range tests {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/cfcookies/cfcookies/internal/auth"
+	"github.com/cfcookies/cfcookies/signer"
 )
 
 var errASCII = errors.New("must be printable ASCII without spaces (write an internationalised name in its xn-- form)")
@@ -245,15 +246,14 @@ func pathMatchesTemplate(cookiePath, template string) bool {
 
 var keyPairIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
 
-// parseHashAlgorithm normalises "sha-256" and friends to "SHA1" or "SHA256".
-func parseHashAlgorithm(v string) (string, error) {
-	switch strings.ToUpper(strings.ReplaceAll(v, "-", "")) {
-	case "SHA1":
-		return "SHA1", nil
-	case "SHA256":
-		return "SHA256", nil
+// parseHashAlgorithm normalises "sha-256" and friends to signer.SHA1 or
+// signer.SHA256, as signer.ParseHashAlgorithm does.
+func parseHashAlgorithm(v string) (signer.HashAlgorithm, error) {
+	alg, err := signer.ParseHashAlgorithm(v)
+	if err != nil || alg == "" {
+		return "", errors.New("must be SHA1 or SHA256 (leave it empty to follow the key type)")
 	}
-	return "", errors.New("must be SHA1 or SHA256 (leave it empty to follow the key type)")
+	return alg, nil
 }
 
 // parseListenAddr checks a listener address: host:port with a numeric port (0 = any).

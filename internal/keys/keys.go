@@ -123,7 +123,7 @@ type loaded struct {
 // Open logs the error and returns a Store that is not ready: Run keeps
 // trying, and the Store becomes ready when the key loads.
 func Open(ctx context.Context, cf config.CloudFront, k config.Key, opts Options) (*Store, error) {
-	hash, err := signer.ParseHashAlgorithm(cf.HashAlgorithm)
+	hash, err := signer.ParseHashAlgorithm(string(cf.HashAlgorithm))
 	if err != nil {
 		return nil, fmt.Errorf("keys: CLOUDFRONT_HASH_ALGORITHM: %w", err)
 	}
