@@ -53,7 +53,12 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 	defer cancel()
 	wg.Go(func() { store.Run(ctx) })
 
-	authn, err := newAuthenticator(ctx, cfg)
+	authn, err := auth.New(ctx, auth.Options{
+		Mode:     auth.Mode(cfg.Auth.Mode),
+		AllowDev: cfg.Dev,
+		OIDC:     auth.OIDCConfig{Issuer: cfg.Auth.OIDCIssuer, Audience: cfg.Auth.OIDCAudience, Cookie: cfg.Auth.Cookie},
+		ALB:      auth.ALBConfig{ARN: cfg.Auth.ALBArn, KeysBaseURL: cfg.Auth.ALBKeysURL},
+	})
 	if err != nil {
 		return err
 	}
@@ -71,7 +76,7 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 		},
 		AllowGet:           cfg.AllowGet,
 		BindClientIP:       cfg.BindClientIP,
-		IPv6Unbound:        cfg.IPv6Clients == "unbound",
+		IPv6Unbound:        cfg.IPv6Clients == config.IPv6Unbound,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 		TrustedProxies:     cfg.TrustedProxies,
 		// Both limits apply per task: behind N tasks a client gets up to N
@@ -138,42 +143,21 @@ func devOrigins(listenAddr string) []string {
 func scopes(cs []config.Scope) []handlers.Scope {
 	out := make([]handlers.Scope, 0, len(cs))
 	for _, c := range cs {
-		sc := handlers.Scope{Name: c.Name, Path: c.Path, CookiePath: c.CookiePath, TTL: c.TTL}
-		if rules := c.Allow; len(rules) > 0 {
-			sc.Allowed = func(id auth.Identity) bool {
-				for _, r := range rules {
-					if r.Equals != "" && id.ClaimEquals(r.Claim, r.Equals) || r.Contains != "" && id.ClaimContains(r.Claim, r.Contains) {
-						return true
-					}
-				}
-				return false
-			}
+		rules := make([]auth.Rule, 0, len(c.Allow))
+		for _, r := range c.Allow {
+			rules = append(rules, auth.Rule(r))
 		}
-		out = append(out, sc)
+		out = append(out, handlers.Scope{
+			Name: c.Name, Path: c.Path, CookiePath: c.CookiePath, TTL: c.TTL,
+			Allowed: auth.AnyRule(rules),
+		})
 	}
 	return out
 }
 
-func newAuthenticator(ctx context.Context, cfg *config.Config) (auth.Authenticator, error) {
-	switch cfg.Auth.Mode {
-	case "dev":
-		if !cfg.Dev {
-			return nil, errors.New("AUTH_MODE=dev is only available with --dev")
-		}
-		return auth.Dev{}, nil
-	case "alb":
-		return auth.NewALB(auth.ALBConfig{ARN: cfg.Auth.ALBArn, KeysBaseURL: cfg.Auth.ALBKeysURL})
-	}
-	// Discovery is fetched once at startup: an unreachable issuer fails
-	// the start, so a task never serves without being able to verify.
-	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	return auth.NewOIDC(dctx, auth.OIDCConfig{Issuer: cfg.Auth.OIDCIssuer, Audience: cfg.Auth.OIDCAudience, Cookie: cfg.Auth.Cookie})
-}
-
 func newLogger(cfg *config.Config, stdout io.Writer) zerolog.Logger {
 	w := stdout
-	if cfg.LogFormat == "console" {
+	if cfg.LogFormat == config.LogConsole {
 		w = zerolog.ConsoleWriter{Out: stdout, TimeFormat: time.RFC3339}
 	}
 	return zerolog.New(w).Level(cfg.LogLevel).With().Timestamp().Str("service", "cfcookies").Logger()
