@@ -45,6 +45,17 @@ type Decision struct {
 	// KeyPairID is the trusted key the cookies named, empty when they named
 	// none of them.
 	KeyPairID string
+	// Policy is the cookies' policy once its signature verified and it
+	// parsed, nil when the check stopped before: a policy is never read
+	// before its signature is checked.
+	Policy *Policy
+	// Condition names the policy condition that denied the request:
+	// "Resource", "DateLessThan", "DateGreaterThan" or "IpAddress", as the
+	// policy JSON spells them. It is empty when the request was allowed or
+	// denied before the conditions were checked. The conditions are checked
+	// in that order, so those before Condition hold and those after it were
+	// not checked.
+	Condition string
 }
 
 // Message is CloudFront's <Message> for d.Code.
@@ -260,29 +271,35 @@ func (v *Verifier) check(cs cookieSet, reqURL string, clientIP netip.Addr, now t
 		return denyKey(CodeMalformedPolicy, "%s", strings.TrimPrefix(err.Error(), "signer: "))
 	}
 
+	denyCond := func(cond, format string, args ...any) Decision {
+		d := denyKey(CodeAccessDenied, format, args...)
+		d.Policy, d.Condition = &p, cond
+		return d
+	}
 	if !MatchResource(p.Resource, reqURL) {
-		return denyKey(CodeAccessDenied, "policy Resource does not match the request URL %s%s", stripQuery(reqURL), mismatchHint(p.Resource, reqURL))
+		return denyCond("Resource", "policy Resource does not match the request URL %s%s", stripQuery(reqURL), mismatchHint(p.Resource, reqURL))
 	}
 	// Epoch seconds, as the policy states them.
 	if now.Unix() >= p.Expires.Unix() {
-		return denyKey(CodeAccessDenied, "policy expired at %s (DateLessThan), %s before now %s",
+		return denyCond("DateLessThan", "policy expired at %s (DateLessThan), %s before now %s",
 			p.Expires.Format(time.RFC3339), seconds(now.Unix()-p.Expires.Unix()), now.UTC().Format(time.RFC3339))
 	}
 	if !p.NotBefore.IsZero() && now.Unix() <= p.NotBefore.Unix() {
-		return denyKey(CodeAccessDenied, "policy not yet valid: valid only after %s (DateGreaterThan), %s after now %s",
+		return denyCond("DateGreaterThan", "policy not yet valid: valid only after %s (DateGreaterThan), %s after now %s",
 			p.NotBefore.Format(time.RFC3339), seconds(p.NotBefore.Unix()-now.Unix()), now.UTC().Format(time.RFC3339))
 	}
 	if p.IPRange.IsValid() {
 		switch ip := clientIP.Unmap(); {
 		case !ip.IsValid():
-			return denyKey(CodeAccessDenied, "policy has IpAddress but the client address is unknown")
+			return denyCond("IpAddress", "policy has IpAddress but the client address is unknown")
 		case !p.IPRange.Contains(ip):
-			return denyKey(CodeAccessDenied, "client IP %s is outside the policy's IpAddress range", ip)
+			return denyCond("IpAddress", "client IP %s is outside the policy's IpAddress range", ip)
 		}
 	}
 	return Decision{
 		Allowed:   true,
 		KeyPairID: keyID,
+		Policy:    &p,
 		Reason: fmt.Sprintf("signature valid (key %s, %s); policy allows this URL until %s",
 			keyID, hash, p.Expires.Format(time.RFC3339)),
 	}

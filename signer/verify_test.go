@@ -207,6 +207,55 @@ func TestVerifierCheck(t *testing.T) {
 	}
 }
 
+// A Decision carries the policy once its signature verified, and names the
+// condition that denied the request, so a caller can explain it without
+// checking again.
+func TestDecisionPolicyAndCondition(t *testing.T) {
+	t.Parallel()
+	k := vkeys(t)
+	v := newTestVerifierSigner(t)
+	const alice = "https://m.example.com/media/alice/*"
+	const aliceURL = "https://m.example.com/media/alice/a.ts"
+	rsaSHA1 := signedCookies(t, vidRSA, k.rsa, SHA1, Grant{Resource: alice, Expires: verifyT0.Add(time.Hour)})
+	bound := signedCookies(t, vidRSA, k.rsa, SHA1, Grant{Resource: alice, Expires: verifyT0.Add(time.Hour), IPRange: netip.MustParsePrefix("192.0.2.0/24")})
+	later := signedCookies(t, vidRSA, k.rsa, SHA1, Grant{Resource: alice, Expires: verifyT0.Add(time.Hour), NotBefore: verifyT0.Add(time.Minute)})
+	otherKey := signedCookies(t, vidRSA, k.rsaOther, SHA1, Grant{Resource: alice, Expires: verifyT0.Add(time.Hour)})
+	ip := netip.MustParseAddr("192.0.2.7")
+	cases := []struct {
+		name       string
+		cookies    []*http.Cookie
+		url        string
+		ip         netip.Addr
+		now        time.Time
+		wantPolicy bool
+		condition  string
+	}{
+		{"allowed", rsaSHA1, aliceURL, ip, verifyT0, true, ""},
+		{"another user's resource", rsaSHA1, "https://m.example.com/media/bob/a.ts", ip, verifyT0, true, "Resource"},
+		{"expired", rsaSHA1, aliceURL, ip, verifyT0.Add(time.Hour), true, "DateLessThan"},
+		{"not yet valid", later, aliceURL, ip, verifyT0, true, "DateGreaterThan"},
+		{"ip outside", bound, aliceURL, netip.MustParseAddr("198.51.100.7"), verifyT0, true, "IpAddress"},
+		{"ip unknown", bound, aliceURL, netip.Addr{}, verifyT0, true, "IpAddress"},
+		{"signature does not verify", otherKey, aliceURL, ip, verifyT0, false, ""},
+		{"no cookies", nil, aliceURL, ip, verifyT0, false, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := v.Check(tc.cookies, tc.url, tc.ip, tc.now)
+			if d.Condition != tc.condition {
+				t.Errorf("Condition %q, want %q (%s)", d.Condition, tc.condition, d.Reason)
+			}
+			switch {
+			case !tc.wantPolicy && d.Policy != nil:
+				t.Errorf("Policy %+v, want nil: the policy must not be read before its signature verifies", *d.Policy)
+			case tc.wantPolicy && (d.Policy == nil || d.Policy.Resource != alice):
+				t.Errorf("Policy %v, want the signed one for %s", d.Policy, alice)
+			}
+		})
+	}
+}
+
 // The zero Verifier and a nil one trust no key; a zero Decision denies.
 func TestVerifierZeroValues(t *testing.T) {
 	t.Parallel()
