@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/cfcookies/cfcookies/internal/config"
+	// Renamed: the browser tests of package main declare a type topology.
+	topo "github.com/cfcookies/cfcookies/internal/topology"
 )
 
 // check explains the configured topology in plain words: will the browser
@@ -29,18 +31,19 @@ func check(args []string, dev bool, getenv func(string) (string, bool), stdout, 
 		fs.Usage()
 		return fmt.Errorf("%w: check: --app-origin is required", errUsage)
 	}
-	app, err := config.ParseOrigin(*appFlag)
+	app, err := topo.ParseOrigin(*appFlag)
 	if err != nil {
 		return fmt.Errorf("%w: check: --app-origin %q %w", errUsage, *appFlag, err)
 	}
 	api := app
 	if *apiFlag != "" {
-		if api, err = config.ParseOrigin(*apiFlag); err != nil {
+		if api, err = topo.ParseOrigin(*apiFlag); err != nil {
 			return fmt.Errorf("%w: check: --api-origin %q %w", errUsage, *apiFlag, err)
 		}
 	}
 
-	r := config.CheckTopology(getenv, dev, config.Topology{App: app, API: api})
+	c, problems := config.Read(getenv, dev)
+	r := topo.Check(c, problems, topo.Origins{App: app, API: api})
 	printReport(stdout, r)
 	if n := r.Problems(); n > 0 {
 		return fmt.Errorf("check: %s found", count(n, "problem"))
@@ -48,7 +51,7 @@ func check(args []string, dev bool, getenv func(string) (string, bool), stdout, 
 	return nil
 }
 
-func printReport(w io.Writer, r config.Report) {
+func printReport(w io.Writer, r topo.Report) {
 	fmt.Fprintln(w, "cfcookies check")
 	fmt.Fprintf(w, "  app         %s\n", r.App)
 	if r.API == r.App {
@@ -56,7 +59,7 @@ func printReport(w io.Writer, r config.Report) {
 	} else {
 		fmt.Fprintf(w, "  API         %s (another origin than the app's: calls go through CORS)\n", r.API)
 	}
-	if r.CloudFront == (config.Origin{}) {
+	if r.CloudFront == (topo.Origin{}) {
 		fmt.Fprintln(w, "  CloudFront  unknown: CLOUDFRONT_DOMAIN is missing or invalid")
 	} else {
 		fmt.Fprintf(w, "  CloudFront  %s (CLOUDFRONT_DOMAIN)\n", r.CloudFront)
@@ -64,24 +67,24 @@ func printReport(w io.Writer, r config.Report) {
 	fmt.Fprintf(w, "  cookies     %s\n", r.SetCookie)
 
 	cdn := "CloudFront"
-	if r.CloudFront != (config.Origin{}) {
+	if r.CloudFront != (topo.Origin{}) {
 		cdn += " (" + r.CloudFront.Host + ")"
 	}
-	titles := map[config.Area]string{
-		config.AreaStore:  "Will the browser store the cookies the API sets?",
-		config.AreaSend:   "Will the browser send them to " + cdn + "?",
-		config.AreaCORS:   "Will CORS pass?",
-		config.AreaProxy:  "Whose X-Forwarded-For will the service believe (TRUSTED_PROXIES)?",
-		config.AreaConfig: "Other configuration errors (serve refuses to start with any of them):",
+	titles := map[topo.Area]string{
+		topo.AreaStore:  "Will the browser store the cookies the API sets?",
+		topo.AreaSend:   "Will the browser send them to " + cdn + "?",
+		topo.AreaCORS:   "Will CORS pass?",
+		topo.AreaProxy:  "Whose X-Forwarded-For will the service believe (TRUSTED_PROXIES)?",
+		topo.AreaConfig: "Other configuration errors (serve refuses to start with any of them):",
 	}
-	for _, area := range []config.Area{config.AreaStore, config.AreaSend, config.AreaCORS, config.AreaProxy, config.AreaConfig} {
+	for _, area := range []topo.Area{topo.AreaStore, topo.AreaSend, topo.AreaCORS, topo.AreaProxy, topo.AreaConfig} {
 		var lines []string
 		for _, f := range r.Findings {
 			if f.Area == area {
 				lines = append(lines, findingLine(f))
 			}
 		}
-		if len(lines) == 0 && (area == config.AreaProxy || area == config.AreaConfig) {
+		if len(lines) == 0 && (area == topo.AreaProxy || area == topo.AreaConfig) {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s\n", titles[area])
@@ -103,8 +106,8 @@ func printReport(w io.Writer, r config.Report) {
 
 // findingLine is `  LABEL    VAR="value": message`, one line per finding
 // so that it can be grepped.
-func findingLine(f config.Finding) string {
-	label := map[config.Severity]string{config.OK: "ok", config.Note: "note", config.Problem: "PROBLEM"}[f.Severity]
+func findingLine(f topo.Finding) string {
+	label := map[topo.Severity]string{topo.OK: "ok", topo.Note: "note", topo.Problem: "PROBLEM"}[f.Severity]
 	text := f.Message
 	switch {
 	case f.Var != "" && f.Value != "":

@@ -1,9 +1,10 @@
 // Package config reads cfcookies' environment once into typed values and validates it
 // as a whole: Load reports every problem at once, each naming the variable, its value
-// (never a secret) and the rule it broke. Cross-field rules (COOKIE_DOMAIN must cover
-// CLOUDFRONT_DOMAIN, SameSite=None needs Secure, ...) live here too, and CheckTopology
-// judges them again with the app's and the API's origins in view: will the browser store
-// the cookies, send them to CloudFront, and pass CORS.
+// (never a secret) and the rule it broke. Cross-field rules live here too, among them
+// the browser rules (COOKIE_DOMAIN must cover CLOUDFRONT_DOMAIN, COOKIE_PATH must be set
+// and cover the media paths, SameSite=None needs Secure). Read is Load without the
+// browser rules, for internal/topology, which judges them with the app's and the API's
+// origins in view.
 package config
 
 import (
@@ -215,10 +216,26 @@ const (
 func Load(lookupEnv func(string) (string, bool), dev bool) (*Config, error) {
 	l := &loader{lookupEnv: lookupEnv, dev: dev}
 	c := l.load()
-	if len(l.errs) > 0 {
-		return nil, l.errs
+	if errs := l.problems(true); len(errs) > 0 {
+		return nil, errs
 	}
 	return c, nil
+}
+
+// Read reads the environment as Load does, but leaves out the browser rules:
+// COOKIE_DOMAIN covering CLOUDFRONT_DOMAIN, COOKIE_PATH set and covering
+// MEDIA_PATH, and COOKIE_SAMESITE=none with COOKIE_SECURE=true. Whether a
+// browser stores and sends the cookies depends on where the app and the API
+// live too, which only internal/topology knows.
+//
+// Read always returns a Config, in which a variable with a problem holds its
+// default or zero (a value that only breaks a browser rule is kept), and
+// every other problem, in Load's order; nil when there is none. A Config
+// with problems must not be served.
+func Read(lookupEnv func(string) (string, bool), dev bool) (*Config, Errors) {
+	l := &loader{lookupEnv: lookupEnv, dev: dev}
+	c := l.load()
+	return c, l.problems(false)
 }
 
 // loader reads variables and collects problems.
@@ -226,15 +243,26 @@ type loader struct {
 	lookupEnv func(string) (string, bool)
 	dev       bool
 	errs      Errors
-	// topology leaves the cross-field browser rules (COOKIE_DOMAIN covers
-	// CLOUDFRONT_DOMAIN, COOKIE_PATH set and covering MEDIA_PATH,
-	// SameSite=None with Secure) to CheckTopology, which judges them with
-	// the app and API origins in view.
-	topology bool
+	// browser[i] says that errs[i] breaks a browser rule, which Read
+	// leaves out.
+	browser []bool
+}
+
+// problems returns the problems recorded, without those that break a
+// browser rule unless browserRules.
+func (l *loader) problems(browserRules bool) Errors {
+	var es Errors
+	for i, e := range l.errs {
+		if browserRules || !l.browser[i] {
+			es = append(es, e)
+		}
+	}
+	return es
 }
 
 // load reads every variable into a Config, recording problems in l.errs. A
-// variable with a problem leaves its field at the default or zero.
+// variable with a problem leaves its field at the default or zero, unless it
+// only breaks a browser rule.
 func (l *loader) load() *Config {
 	c := &Config{Dev: l.dev}
 	l.listen(c)
@@ -277,6 +305,14 @@ func (l *loader) fail(name, value, rule string) {
 		value = redacted
 	}
 	l.errs = append(l.errs, FieldError{Var: name, Value: value, Rule: rule})
+	l.browser = append(l.browser, false)
+}
+
+// failBrowser records a problem with a browser rule: Load reports it, Read
+// leaves it to internal/topology.
+func (l *loader) failBrowser(name, value, rule string) {
+	l.fail(name, value, rule)
+	l.browser[len(l.browser)-1] = true
 }
 
 // check records err, if any, as the rule value broke.
@@ -421,7 +457,7 @@ func (l *loader) key(c *Config) {
 	id, set := l.get("CLOUDFRONT_KEY_PAIR_ID")
 	switch {
 	case set:
-		if keyPairIDPattern.MatchString(id) {
+		if signer.CheckKeyPairID(id) == nil {
 			c.CloudFront.KeyPairID = id
 		} else {
 			l.fail("CLOUDFRONT_KEY_PAIR_ID", id, "must be the public key ID from the key group: 1 to 128 letters and digits")
@@ -499,19 +535,20 @@ func describeMode(m fs.FileMode) string {
 
 func (l *loader) cookie(c *Config) {
 	if v, set := l.get("COOKIE_DOMAIN"); set {
-		d, err := parseCookieDomain(v)
+		d, err := ParseCookieDomain(v)
 		if l.check("COOKIE_DOMAIN", v, err) {
 			host := c.CloudFront.hostname()
 			switch ps, _ := publicsuffix.PublicSuffix(host); {
 			case host == "":
 				c.Cookie.Domain = d
-			case domainMatches(host, d) && ps != host && domainMatches(ps, d):
+			case DomainMatches(host, d) && ps != host && DomainMatches(ps, d):
 				// CloudFront's host lies under a public suffix under d.
 				l.fail("COOKIE_DOMAIN", v, errPublicSuffixParent(ps).Error())
-			case !domainMatches(host, d) && !l.topology:
-				l.fail("COOKIE_DOMAIN", v, "does not cover CLOUDFRONT_DOMAIN "+host+": the browser would not send the cookies to CloudFront")
 			default:
 				c.Cookie.Domain = d
+				if !DomainMatches(host, d) {
+					l.failBrowser("COOKIE_DOMAIN", v, "does not cover CLOUDFRONT_DOMAIN "+host+": the browser would not send the cookies to CloudFront")
+				}
 			}
 		}
 	}
@@ -519,26 +556,22 @@ func (l *loader) cookie(c *Config) {
 	c.Cookie.Path = "/"
 	if v, set := l.raw("COOKIE_PATH"); set {
 		c.Cookie.Path = v
-		switch {
-		case v != "":
+		if v != "" {
 			l.check("COOKIE_PATH", v, validateCookiePath(v))
-		case !l.topology:
-			l.fail("COOKIE_PATH", "", `set but empty: an empty cookie Path makes browsers scope the cookies to the request path (/auth), so CloudFront never receives them; use "/" or unset it`)
+		} else {
+			l.failBrowser("COOKIE_PATH", "", `set but empty: an empty cookie Path makes browsers scope the cookies to the request path (/auth), so CloudFront never receives them; use "/" or unset it`)
 		}
 	}
 
 	secure, secureOK := l.boolean("COOKIE_SECURE", true)
 	c.Cookie.Secure = secure
-	switch l.choice("COOKIE_SAMESITE", "lax", "lax", "strict", "none") {
-	case "lax":
-		c.Cookie.SameSite = http.SameSiteLaxMode
-	case "strict":
-		c.Cookie.SameSite = http.SameSiteStrictMode
-	case "none":
-		c.Cookie.SameSite = http.SameSiteNoneMode
-		if secureOK && !secure && !l.topology {
+	if name := l.choice("COOKIE_SAMESITE", "lax", sameSiteNames[http.SameSiteLaxMode:]...); name != "" {
+		c.Cookie.SameSite = http.SameSite(slices.Index(sameSiteNames[:], name))
+	}
+	if c.Cookie.SameSite == http.SameSiteNoneMode {
+		if secureOK && !secure {
 			v, _ := l.get("COOKIE_SAMESITE")
-			l.fail("COOKIE_SAMESITE", v, "requires COOKIE_SECURE=true (browsers drop SameSite=None cookies without Secure)")
+			l.failBrowser("COOKIE_SAMESITE", v, "requires COOKIE_SECURE=true (browsers drop SameSite=None cookies without Secure)")
 		}
 	}
 
@@ -582,8 +615,8 @@ func (l *loader) media(c *Config) {
 	} else {
 		tmpl, err := signer.ParsePathTemplate(c.MediaPath)
 		if l.check("MEDIA_PATH", c.MediaPath, err) {
-			if c.Cookie.Path != "" && validateCookiePath(c.Cookie.Path) == nil && !pathMatchesTemplate(c.Cookie.Path, c.MediaPath) && !l.topology {
-				l.fail("COOKIE_PATH", c.Cookie.Path, "does not cover MEDIA_PATH "+c.MediaPath+": the browser would not send the cookies with media requests")
+			if c.Cookie.Path != "" && validateCookiePath(c.Cookie.Path) == nil && !PathCoversTemplate(c.Cookie.Path, c.MediaPath) {
+				l.failBrowser("COOKIE_PATH", c.Cookie.Path, "does not cover MEDIA_PATH "+c.MediaPath+": the browser would not send the cookies with media requests")
 			}
 			c.Scopes = []Scope{{Name: DefaultScope, Path: tmpl, CookiePath: c.Cookie.Path, TTL: c.Cookie.TTL}}
 		}
@@ -708,7 +741,7 @@ func (l *loader) proxies(c *Config) {
 	// an operator who says so, because nothing but a proxy reaches the
 	// service, may have it.
 	allowAll, allowAllOK := l.boolean("TRUSTED_PROXIES_ALLOW_ALL", false)
-	every := addressCoverage(c.TrustedProxies).every()
+	every := AddressCoverage(c.TrustedProxies).Every()
 	switch {
 	case !allowAllOK:
 	case every != "" && !allowAll:
@@ -728,7 +761,7 @@ func (l *loader) proxies(c *Config) {
 // settings it accepts because the operator acknowledged their risk.
 func (c *Config) Warnings() []string {
 	var ws []string
-	if every := addressCoverage(c.TrustedProxies).every(); every != "" && c.TrustedProxiesAllowAll {
+	if every := AddressCoverage(c.TrustedProxies).Every(); every != "" && c.TrustedProxiesAllowAll {
 		ws = append(ws, "TRUSTED_PROXIES trusts "+every+" (TRUSTED_PROXIES_ALLOW_ALL=true): X-Forwarded-For is believed from any client, "+
 			"so the client address BIND_CLIENT_IP binds, the per-IP rate limit counts and the access log shows is whatever the client says, "+
 			"unless nothing but your proxies can reach the service")
@@ -816,7 +849,7 @@ func (c *Config) MarshalZerologObject(e *zerolog.Event) {
 		Str("key_refresh_interval", refreshInterval(c.Key.RefreshInterval)).
 		Str("cookie_domain", c.Cookie.Domain).
 		Str("cookie_path", c.Cookie.Path).
-		Str("cookie_samesite", sameSiteName(c.Cookie.SameSite)).
+		Str("cookie_samesite", SameSiteName(c.Cookie.SameSite)).
 		Bool("cookie_secure", c.Cookie.Secure).
 		Str("cookie_ttl", c.Cookie.TTL.String()).
 		Str("media_path", c.MediaPath).
@@ -850,14 +883,19 @@ func refreshInterval(d time.Duration) string {
 	return d.String()
 }
 
-func sameSiteName(s http.SameSite) string {
-	switch s {
-	case http.SameSiteLaxMode:
-		return "lax"
-	case http.SameSiteStrictMode:
-		return "strict"
-	case http.SameSiteNoneMode:
-		return "none"
+// sameSiteNames are the values of COOKIE_SAMESITE, indexed by the
+// http.SameSite each stands for.
+var sameSiteNames = [...]string{
+	http.SameSiteLaxMode:    "lax",
+	http.SameSiteStrictMode: "strict",
+	http.SameSiteNoneMode:   "none",
+}
+
+// SameSiteName is the COOKIE_SAMESITE value that stands for s: "lax",
+// "strict" or "none"; "default" for any other.
+func SameSiteName(s http.SameSite) string {
+	if s >= 0 && int(s) < len(sameSiteNames) && sameSiteNames[s] != "" {
+		return sameSiteNames[s]
 	}
 	return "default"
 }

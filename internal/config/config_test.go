@@ -839,10 +839,10 @@ func TestAddressCoverage(t *testing.T) {
 				ps = append(ps, netip.MustParsePrefix(s))
 			}
 		}
-		c := addressCoverage(ps)
+		c := AddressCoverage(ps)
 		near := func(a, b float64) bool { return a-b < 1e-6 && b-a < 1e-6 }
-		if !near(c.share4, tt.share4) || !near(c.share6, tt.share6) || c.all4 != tt.all4 || c.all6 != tt.all6 {
-			t.Errorf("addressCoverage(%.60s) = %+v, want share4 %g share6 %g all4 %v all6 %v", tt.prefixes, c, tt.share4, tt.share6, tt.all4, tt.all6)
+		if !near(c.Share4, tt.share4) || !near(c.Share6, tt.share6) || c.All4 != tt.all4 || c.All6 != tt.all6 {
+			t.Errorf("AddressCoverage(%.60s) = %+v, want share4 %g share6 %g all4 %v all6 %v", tt.prefixes, c, tt.share4, tt.share6, tt.all4, tt.all6)
 		}
 	}
 }
@@ -863,5 +863,37 @@ func TestPublicSuffixUnder(t *testing.T) {
 		if got != want || ok != (want != "") {
 			t.Errorf("publicSuffixUnder(%s) = %q, %v; want %q", d, got, ok, want)
 		}
+	}
+}
+
+// TestLoadKeepsBrowserRules checks that the browser rules Read leaves to
+// internal/topology are still Load's, and that Read keeps the values that
+// break them.
+func TestLoadKeepsBrowserRules(t *testing.T) {
+	t.Parallel()
+	broken := map[string]map[string]string{
+		"COOKIE_DOMAIN":   {"COOKIE_DOMAIN": "example.org"},
+		"COOKIE_PATH":     {"COOKIE_PATH": "/auth"},
+		"COOKIE_SAMESITE": {"COOKIE_SAMESITE": "none", "COOKIE_SECURE": "false"},
+	}
+	for name, overrides := range broken {
+		_, err := Load(lookup(env(false, overrides)), false)
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("Load with %v = %v, want a %s problem", overrides, err, name)
+		}
+	}
+	if _, err := Load(lookup(env(false, map[string]string{"COOKIE_PATH": ""})), false); err == nil {
+		t.Error("Load accepts an empty COOKIE_PATH")
+	}
+
+	broken["empty COOKIE_PATH"] = map[string]string{"COOKIE_PATH": ""}
+	for _, overrides := range broken {
+		if c, problems := Read(lookup(env(false, overrides)), false); c == nil || problems != nil {
+			t.Errorf("Read with %v = %v, %v; want the config and no problem", overrides, c, problems)
+		}
+	}
+	c, _ := Read(lookup(env(false, map[string]string{"COOKIE_DOMAIN": ".Example.org", "COOKIE_PATH": "/auth", "COOKIE_SAMESITE": "none", "COOKIE_SECURE": "false"})), false)
+	if c.Cookie.Domain != "example.org" || c.Cookie.Path != "/auth" || c.Cookie.SameSite != http.SameSiteNoneMode {
+		t.Errorf("Read gives Domain %q, Path %q, SameSite %v; want example.org, /auth, None", c.Cookie.Domain, c.Cookie.Path, c.Cookie.SameSite)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,7 +60,7 @@ func parseCloudFrontDomain(v string, dev bool) (scheme, host string, err error) 
 		}
 	} else {
 		hostname = strings.ToLower(hostname)
-		if !isDNSName(hostname) {
+		if !IsDNSName(hostname) {
 			return "", "", errors.New("must be a valid DNS name (labels of a-z, 0-9 and '-', at most 63 characters each)")
 		}
 	}
@@ -108,10 +107,10 @@ func splitHostPort(s string) (host, port string, err error) {
 	return host, port, nil
 }
 
-// isDNSName reports whether s (lower case) is a host name: labels of 1-63 characters
+// IsDNSName reports whether s (lower case) is a host name: labels of 1-63 characters
 // from [a-z0-9-] not starting or ending with '-', 253 characters at most, and a
 // top-level label that is not all digits (browsers would read it as an IPv4 address).
-func isDNSName(s string) bool {
+func IsDNSName(s string) bool {
 	if len(s) == 0 || len(s) > 253 {
 		return false
 	}
@@ -133,13 +132,13 @@ func isDNSName(s string) bool {
 
 //go:generate go run gen_pslparents.go -psl public_suffix_list.dat
 
-// parseCookieDomain normalises a cookie Domain: one leading dot stripped, lower
-// case. It must be a DNS name a browser accepts as a Domain that no one
+// ParseCookieDomain normalises a cookie Domain, as COOKIE_DOMAIN: one leading
+// dot stripped, lower case. It must be a DNS name a browser accepts as a Domain that no one
 // else's site lies under: not an IP address, not a public suffix of the
 // ICANN or the private section of the Public Suffix List (com, co.uk,
 // cloudfront.net, github.io), and not a parent of one (amazonaws.com, above
 // s3.amazonaws.com).
-func parseCookieDomain(v string) (string, error) {
+func ParseCookieDomain(v string) (string, error) {
 	d := strings.ToLower(strings.TrimPrefix(v, "."))
 	switch {
 	case !isPrintableASCII(d):
@@ -166,7 +165,7 @@ func parseCookieDomain(v string) (string, error) {
 	if strings.HasSuffix(d, ".") {
 		return "", fmt.Errorf(`must not end in ".": browsers compare it with host names written without one, so no host would match; write %s`, strings.TrimRight(d, "."))
 	}
-	if !isDNSName(d) {
+	if !IsDNSName(d) {
 		return "", errors.New("must be a valid DNS name (labels of a-z, 0-9 and '-', at most 63 characters each)")
 	}
 	const instead = "use a domain of your own that CLOUDFRONT_DOMAIN is under, or leave it empty for host-only cookies"
@@ -207,33 +206,32 @@ func errPublicSuffixParent(ps string) error {
 		"use a domain of your own that CLOUDFRONT_DOMAIN is under, or leave it empty for host-only cookies", ps)
 }
 
-// domainMatches is RFC 6265 domain-match of a host name (no port) by a cookie domain.
-func domainMatches(host, domain string) bool {
+// DomainMatches is RFC 6265 domain-match of a host name (no port) by a cookie
+// domain (lower case, no leading dot): host is domain or under it.
+func DomainMatches(host, domain string) bool {
 	return host == domain || strings.HasSuffix(host, "."+domain)
 }
 
 // validateCookiePath checks a cookie Path attribute value.
 func validateCookiePath(p string) error {
-	if !strings.HasPrefix(p, "/") {
+	switch {
+	case !strings.HasPrefix(p, "/"):
 		return errors.New(`must start with "/"`)
-	}
-	for i := 0; i < len(p); i++ {
-		switch c := p[i]; {
-		case c <= ' ' || c >= 0x7f:
-			return errors.New("must be printable ASCII without spaces")
-		case c == ';' || c == ',':
-			return errors.New("must not contain ';' or ','")
-		case c == '*' || c == '?':
-			return errors.New("must not contain '*' or '?': a cookie Path is a literal prefix, not a pattern")
-		}
+	case !isPrintableASCII(p):
+		return errors.New("must be printable ASCII without spaces")
+	case strings.ContainsAny(p, ";,"):
+		return errors.New("must not contain ';' or ','")
+	case strings.ContainsAny(p, "*?"):
+		return errors.New("must not contain '*' or '?': a cookie Path is a literal prefix, not a pattern")
 	}
 	return nil
 }
 
-// pathMatchesTemplate reports whether every path the template expands to path-matches
+// PathCoversTemplate reports whether every path the template expands to path-matches
 // the cookie Path (RFC 6265 5.1.4), judging by the literal prefix before the first
-// placeholder or wildcard.
-func pathMatchesTemplate(cookiePath, template string) bool {
+// placeholder or wildcard: whether the browser sends cookies with that Path along
+// with every request for the scope's resources.
+func PathCoversTemplate(cookiePath, template string) bool {
 	lit := template
 	if i := strings.IndexAny(template, "{*?"); i >= 0 {
 		lit = template[:i]
@@ -243,8 +241,6 @@ func pathMatchesTemplate(cookiePath, template string) bool {
 	}
 	return strings.HasSuffix(cookiePath, "/") || len(lit) > len(cookiePath) && lit[len(cookiePath)] == '/'
 }
-
-var keyPairIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
 
 // parseHashAlgorithm normalises "sha-256" and friends to signer.SHA1 or
 // signer.SHA256, as signer.ParseHashAlgorithm does.
@@ -312,10 +308,8 @@ func validateALBArn(v string) (partition string, err error) {
 
 // validateCookieName checks an RFC 6265 cookie-name (an RFC 2616 token).
 func validateCookieName(v string) error {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return errors.New("must be a valid cookie name (letters, digits and !#$%&'*+-.^_`|~)")
-		}
+	if !isPrintableASCII(v) || strings.ContainsAny(v, `()<>@,;:\"/[]?={}`) {
+		return errors.New("must be a valid cookie name (letters, digits and !#$%&'*+-.^_`|~)")
 	}
 	if strings.HasPrefix(strings.ToLower(v), "cloudfront-") {
 		return errors.New("must not be a CloudFront-* name: those cookies are the ones this service sets")
@@ -351,7 +345,7 @@ func parseOrigin(o string, dev bool) error {
 	if err != nil {
 		return err
 	}
-	if _, err := netip.ParseAddr(host); err != nil && !isDNSName(host) {
+	if _, err := netip.ParseAddr(host); err != nil && !IsDNSName(host) {
 		return errors.New("host must be a valid DNS name or IP address")
 	}
 	if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
@@ -394,26 +388,21 @@ func unmapPrefix(p netip.Prefix) netip.Prefix {
 	return p
 }
 
-// coverage is how much of each address family some prefixes hold together.
-type coverage struct {
-	share4, share6 float64 // from 0 to 1, approximately
-	all4, all6     bool    // every address, exactly
+// Coverage is how much of each address family some prefixes hold together.
+type Coverage struct {
+	Share4, Share6 float64 // from 0 to 1, approximately
+	All4, All6     bool    // every address, exactly
 }
 
-// wide is the share of an address family from which trusted ranges count
-// as very broad: a /7's worth or more, 33 million IPv4 addresses, where a
-// VPC is a /16 at most and all of 10.0.0.0/8 a /8.
-const wide = 1.0 / 128
-
-// every names what c holds all of: "every IPv4 address", "every IPv6
+// Every names what c holds all of: "every IPv4 address", "every IPv6
 // address", both, or "" for neither.
-func (c coverage) every() string {
+func (c Coverage) Every() string {
 	switch {
-	case c.all4 && c.all6:
+	case c.All4 && c.All6:
 		return "every IPv4 and every IPv6 address"
-	case c.all4:
+	case c.All4:
 		return "every IPv4 address"
-	case c.all6:
+	case c.All6:
 		return "every IPv6 address"
 	}
 	return ""
@@ -421,10 +410,10 @@ func (c coverage) every() string {
 
 var mappedIPv4 = netip.MustParsePrefix("::ffff:0.0.0.0/96")
 
-// addressCoverage merges the prefixes and measures what they hold. An IPv6
+// AddressCoverage merges the prefixes and measures what they hold. An IPv6
 // prefix holds the IPv4 addresses whose IPv4-mapped form it holds: ::/80
 // holds every IPv4 address.
-func addressCoverage(prefixes []netip.Prefix) coverage {
+func AddressCoverage(prefixes []netip.Prefix) Coverage {
 	var r4, r6 []addrRange
 	for _, p := range prefixes {
 		p = p.Masked()
@@ -440,9 +429,9 @@ func addressCoverage(prefixes []netip.Prefix) coverage {
 			}
 		}
 	}
-	var c coverage
-	c.share4, c.all4 = merge(r4, 32)
-	c.share6, c.all6 = merge(r6, 128)
+	var c Coverage
+	c.Share4, c.All4 = merge(r4, 32)
+	c.Share6, c.All6 = merge(r6, 128)
 	return c
 }
 
@@ -495,6 +484,7 @@ func addrValue(a netip.Addr) float64 {
 	return v
 }
 
+// isPrintableASCII reports whether s holds only ASCII from '!' to '~'.
 func isPrintableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] <= ' ' || s[i] >= 0x7f {

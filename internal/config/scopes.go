@@ -149,7 +149,7 @@ func loadScopes(path string, defaults Cookie) ([]Scope, []string) {
 		}
 		if err := validateCookiePath(sc.CookiePath); err != nil {
 			at(node.Line, "scope %q: cookiePath %q %v", sd.Name, sc.CookiePath, err)
-		} else if sc.Path != nil && !pathMatchesTemplate(sc.CookiePath, sd.Path) {
+		} else if sc.Path != nil && !PathCoversTemplate(sc.CookiePath, sd.Path) {
 			at(node.Line, "scope %q: cookiePath %q does not cover path %s: the browser would not send the cookies with media requests", sd.Name, sc.CookiePath, sd.Path)
 		}
 		if sd.TTL != "" {
@@ -238,7 +238,7 @@ func shadows(inner, outer Scope) bool {
 		return false
 	}
 	template := outer.Path.String()
-	if pathMatchesTemplate(inner.CookiePath, template) {
+	if PathCoversTemplate(inner.CookiePath, template) {
 		return true
 	}
 	i := strings.IndexAny(template, "{*?")

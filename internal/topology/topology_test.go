@@ -1,4 +1,4 @@
-package config
+package topology
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cfcookies/cfcookies/internal/config"
 )
 
 func TestParseOrigin(t *testing.T) {
@@ -85,7 +87,7 @@ func holds(r Report, w want) bool {
 	})
 }
 
-func TestCheckTopology(t *testing.T) {
+func TestCheck(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
@@ -336,11 +338,11 @@ func TestCheckTopology(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			top := Topology{App: mustOrigin(t, tt.app)}
+			top := Origins{App: mustOrigin(t, tt.app)}
 			if tt.api != "" {
 				top.API = mustOrigin(t, tt.api)
 			}
-			r := CheckTopology(lookup(tt.env), tt.dev, top)
+			r := check(tt.env, tt.dev, top)
 			for _, w := range tt.want {
 				if !holds(r, w) {
 					t.Errorf("no finding %s", w)
@@ -372,12 +374,12 @@ func mustOrigin(t *testing.T, s string) Origin {
 	return o
 }
 
-// TestCheckTopologyReport checks what the report says besides findings, and
+// TestCheckReport checks what the report says besides findings, and
 // that findings come in area order.
-func TestCheckTopologyReport(t *testing.T) {
+func TestCheckReport(t *testing.T) {
 	t.Parallel()
-	r := CheckTopology(lookup(topoEnv(map[string]string{"COOKIE_TTL": "5", "COOKIE_SAMESITE": "strict"})), false,
-		Topology{App: mustOrigin(t, appOrigin)})
+	r := check(topoEnv(map[string]string{"COOKIE_TTL": "5", "COOKIE_SAMESITE": "strict"}), false,
+		Origins{App: mustOrigin(t, appOrigin)})
 	if r.API != r.App || r.App.String() != appOrigin {
 		t.Errorf("App %s, API %s: the API defaults to the app's origin", r.App, r.API)
 	}
@@ -394,33 +396,14 @@ func TestCheckTopologyReport(t *testing.T) {
 		t.Error("the COOKIE_TTL error is not last, in the config area")
 	}
 
-	bad := CheckTopology(lookup(topoEnv(map[string]string{"COOKIE_DOMAIN": "com", "COOKIE_SECURE": "x", "COOKIE_SAMESITE": "lenient", "COOKIE_PATH": "media"})), false,
-		Topology{App: mustOrigin(t, appOrigin)})
+	bad := check(topoEnv(map[string]string{"COOKIE_DOMAIN": "com", "COOKIE_SECURE": "x", "COOKIE_SAMESITE": "lenient", "COOKIE_PATH": "media"}), false,
+		Origins{App: mustOrigin(t, appOrigin)})
 	if want := "Domain=?; Path=?; Secure=?; HttpOnly; SameSite=?"; bad.SetCookie != want {
 		t.Errorf("SetCookie %q, want %q", bad.SetCookie, want)
 	}
 }
 
-// TestCheckTopologyLoadStillRefuses checks that the browser rules Load
-// leaves to CheckTopology in topology mode are still Load's otherwise.
-func TestCheckTopologyLoadStillRefuses(t *testing.T) {
-	t.Parallel()
-	for name, overrides := range map[string]map[string]string{
-		"COOKIE_DOMAIN":   {"COOKIE_DOMAIN": "example.org"},
-		"COOKIE_PATH":     {"COOKIE_PATH": "/auth"},
-		"COOKIE_SAMESITE": {"COOKIE_SAMESITE": "none", "COOKIE_SECURE": "false"},
-	} {
-		_, err := Load(lookup(env(false, overrides)), false)
-		if err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("Load with %v = %v, want a %s problem", overrides, err, name)
-		}
-	}
-	if _, err := Load(lookup(env(false, map[string]string{"COOKIE_PATH": ""})), false); err == nil {
-		t.Error("Load accepts an empty COOKIE_PATH")
-	}
-}
-
-func TestCheckTopologyNeverShowsTheKey(t *testing.T) {
+func TestCheckNeverShowsTheKey(t *testing.T) {
 	t.Parallel()
 	keyFile := filepath.Join(t.TempDir(), "key.pem")
 	if err := os.WriteFile(keyFile, []byte(testPEM), 0o600); err != nil {
@@ -432,7 +415,7 @@ func TestCheckTopologyNeverShowsTheKey(t *testing.T) {
 		{"CLOUDFRONT_PRIVATE_KEY_SECRET": testPEM},
 		{"CLOUDFRONT_PRIVATE_KEY_FILE": keyFile, "CLOUDFRONT_PRIVATE_KEY": testPEM},
 	} {
-		r := CheckTopology(lookup(topoEnv(e)), false, Topology{App: mustOrigin(t, appOrigin)})
+		r := check(topoEnv(e), false, Origins{App: mustOrigin(t, appOrigin)})
 		if r.Problems() == 0 {
 			t.Errorf("%v: no problem found", e)
 		}
@@ -443,3 +426,41 @@ func TestCheckTopologyNeverShowsTheKey(t *testing.T) {
 		}
 	}
 }
+
+// check runs Check on the configuration env holds, read as the check
+// command reads it.
+func check(env map[string]string, dev bool, o Origins) Report {
+	c, problems := config.Read(func(name string) (string, bool) {
+		v, ok := env[name]
+		return v, ok
+	}, dev)
+	return Check(c, problems, o)
+}
+
+// unset in an override removes the variable from the environment.
+const unset = "\x00unset"
+
+// env returns the smallest valid production environment (or an empty one
+// for dev) with overrides.
+func env(dev bool, overrides map[string]string) map[string]string {
+	e := map[string]string{}
+	if !dev {
+		e = map[string]string{
+			"CLOUDFRONT_DOMAIN":             "media.example.com",
+			"CLOUDFRONT_KEY_PAIR_ID":        "K2JCJMDEHXQW5F",
+			"CLOUDFRONT_PRIVATE_KEY_SECRET": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cfcookies-key",
+			"OIDC_ISSUER":                   "https://login.example.com/",
+			"OIDC_AUDIENCE":                 "spa-client",
+		}
+	}
+	for k, v := range overrides {
+		if v == unset {
+			delete(e, k)
+		} else {
+			e[k] = v
+		}
+	}
+	return e
+}
+
+const testPEM = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcy1kby1ub3QtbG9n\n-----END PRIVATE KEY-----"

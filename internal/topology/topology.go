@@ -1,9 +1,10 @@
-package config
-
-// Topology checks: how a browser will treat the cookies the service sets and
-// the CORS answers it gives, given where the SPA, the API and CloudFront live.
-// Load knows only CLOUDFRONT_DOMAIN; CheckTopology also knows the app and API
-// origins, so it judges the browser rules Load can only approximate.
+// Package topology is the browser-topology checker behind the `check`
+// command: how a browser will treat the cookies the service sets and the
+// CORS answers it gives, given where the SPA, the API and CloudFront live.
+// config.Load knows only CLOUDFRONT_DOMAIN; Check also knows the app and API
+// origins, so it judges the browser rules that Load can only approximate and
+// that config.Read leaves out.
+package topology
 
 import (
 	"errors"
@@ -16,6 +17,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/cfcookies/cfcookies/internal/config"
 )
 
 // issuePath is the route whose answer sets the cookies (internal/handlers). A
@@ -61,7 +64,7 @@ func ParseOrigin(s string) (Origin, error) {
 		if a.Zone() != "" {
 			return Origin{}, errors.New("must not contain an IPv6 zone")
 		}
-	} else if !isDNSName(o.Host) {
+	} else if !config.IsDNSName(o.Host) {
 		return Origin{}, errors.New("host must be a valid DNS name or IP address")
 	}
 	return o, nil
@@ -111,10 +114,10 @@ func (o Origin) registrable() string {
 // the registrable domain; ports do not count.
 func (o Origin) site() string { return o.Scheme + "://" + o.registrable() }
 
-// Topology is where the browser meets the service: the origin of the SPA's
+// Origins are where the browser meets the service: the origin of the SPA's
 // page and the origin its calls to /auth/media-cookies go to. CloudFront's
 // origin comes from CLOUDFRONT_DOMAIN.
-type Topology struct {
+type Origins struct {
 	App Origin
 	// API is the zero Origin for the same-origin topology, where CloudFront
 	// routes /auth/* to the service: then it is App.
@@ -178,7 +181,7 @@ type Finding struct {
 	Message  string // what the browser will do, and what to change
 }
 
-// A Report is CheckTopology's answer.
+// A Report is Check's answer.
 type Report struct {
 	App, API   Origin
 	CloudFront Origin // zero when CLOUDFRONT_DOMAIN is missing or invalid
@@ -202,26 +205,24 @@ func (r Report) Problems() int {
 	return n
 }
 
-// CheckTopology reads the configuration from lookupEnv exactly as Load does
-// (dev is the --dev flag), without loading any key, and says whether a
-// browser showing the SPA at t.App will store the cookies the API at t.API
-// sets, send them to CloudFront, and pass CORS. Every configuration error is
-// a Problem finding too, placed in the area it affects; the topology checks
-// whose variables are valid still run.
-func CheckTopology(lookupEnv func(string) (string, bool), dev bool, t Topology) Report {
-	l := &loader{lookupEnv: lookupEnv, dev: dev, topology: true}
-	c := l.load()
-	if t.API == (Origin{}) {
-		t.API = t.App
+// Check says whether a browser showing the SPA at o.App will store the
+// cookies the API at o.API sets, send them to CloudFront, and pass CORS,
+// given the configuration c and its problems as config.Read returns them:
+// without the browser rules, which Check judges here. Every problem is a
+// Problem finding too, placed in the area it affects; the checks whose
+// variables have no problem still run.
+func Check(c *config.Config, problems config.Errors, o Origins) Report {
+	if o.API == (Origin{}) {
+		o.API = o.App
 	}
-	tc := &topologyCheck{c: c, app: t.App, api: t.API, bad: map[string]bool{}}
-	for _, e := range l.errs {
+	tc := &topologyCheck{c: c, app: o.App, api: o.API, bad: map[string]bool{}}
+	for _, e := range problems {
 		tc.bad[e.Var] = true
 	}
 	if c.CloudFront.Host != "" && !tc.bad["CLOUDFRONT_DOMAIN"] {
 		tc.cdn, _ = ParseOrigin(c.CloudFront.BaseURL())
 	}
-	for _, e := range l.errs {
+	for _, e := range problems {
 		tc.translate(e)
 	}
 	tc.store()
@@ -229,13 +230,13 @@ func CheckTopology(lookupEnv func(string) (string, bool), dev bool, t Topology) 
 	tc.cors()
 	tc.proxies()
 	slices.SortStableFunc(tc.findings, func(a, b Finding) int { return int(a.Area) - int(b.Area) })
-	return Report{App: t.App, API: t.API, CloudFront: tc.cdn, SetCookie: tc.setCookie(), Findings: tc.findings}
+	return Report{App: o.App, API: o.API, CloudFront: tc.cdn, SetCookie: tc.setCookie(), Findings: tc.findings}
 }
 
 // topologyCheck holds what the checks look at. bad names the variables with
 // a configuration error: the checks that need one of them do not run.
 type topologyCheck struct {
-	c             *Config
+	c             *config.Config
 	app, api, cdn Origin
 	bad           map[string]bool
 	findings      []Finding
@@ -271,7 +272,7 @@ func areaOf(name string) Area {
 
 // translate turns a configuration error into a finding, saying what the
 // browser would do where the rule alone does not.
-func (tc *topologyCheck) translate(e FieldError) {
+func (tc *topologyCheck) translate(e config.FieldError) {
 	area := areaOf(e.Var)
 	msg := e.Rule
 	if e.Var == "CORS_ALLOWED_ORIGINS" && e.Value == "*" {
@@ -322,14 +323,14 @@ func (tc *topologyCheck) setCookie() string {
 	return strings.Join(parts, "; ")
 }
 
+// sameSiteAttr is the SameSite attribute's value for s, "Lax", "Strict" or
+// "None": COOKIE_SAMESITE's value, capitalised.
 func sameSiteAttr(s http.SameSite) string {
-	switch s {
-	case http.SameSiteStrictMode:
-		return "Strict"
-	case http.SameSiteNoneMode:
-		return "None"
+	name := config.SameSiteName(s)
+	if name == "default" {
+		name = "lax" // what browsers assume
 	}
-	return "Lax"
+	return strings.ToUpper(name[:1]) + name[1:]
 }
 
 // store: will the browser keep the Set-Cookie of the API's answer?
@@ -339,7 +340,7 @@ func (tc *topologyCheck) store() {
 		switch {
 		case c.Domain == "":
 			tc.add(AreaStore, OK, "COOKIE_DOMAIN", "", "unset: host-only cookies, stored for the API host %s only", api.Host)
-		case domainMatches(api.Host, c.Domain):
+		case config.DomainMatches(api.Host, c.Domain):
 			tc.add(AreaStore, OK, "COOKIE_DOMAIN", c.Domain, "the API host %s may set cookies for %s and its subdomains", api.Host, c.Domain)
 		default:
 			tc.add(AreaStore, Problem, "COOKIE_DOMAIN", c.Domain,
@@ -402,8 +403,8 @@ func (tc *topologyCheck) suggestDomain() string {
 		return ""
 	}
 	d := tc.api.registrable()
-	if d != tc.api.Host && d == tc.cdn.registrable() && domainMatches(tc.cdn.Host, d) {
-		if _, err := parseCookieDomain(d); err == nil {
+	if d != tc.api.Host && d == tc.cdn.registrable() && config.DomainMatches(tc.cdn.Host, d) {
+		if _, err := config.ParseCookieDomain(d); err == nil {
 			return "; set COOKIE_DOMAIN=" + d + ", the parent the API and CloudFront share"
 		}
 		return "; their parent " + d + " is shared with other customers' sites, so it is no COOKIE_DOMAIN: route /auth/* through the distribution, so they share a host"
@@ -430,7 +431,7 @@ func (tc *topologyCheck) send() {
 	}
 	if tc.known("COOKIE_DOMAIN") {
 		switch {
-		case c.Domain != "" && domainMatches(cdn.Host, c.Domain):
+		case c.Domain != "" && config.DomainMatches(cdn.Host, c.Domain):
 			tc.add(AreaSend, OK, "COOKIE_DOMAIN", c.Domain, "CloudFront's host %s is under %s: the browser sends the cookies there", cdn.Host, c.Domain)
 		case c.Domain != "":
 			tc.add(AreaSend, Problem, "COOKIE_DOMAIN", c.Domain,
@@ -459,7 +460,7 @@ func (tc *topologyCheck) send() {
 				effective = defaultPath(issuePath)
 				how = "no Path (so " + effective + ", the default path of " + issuePath + ")"
 			}
-			if pathMatchesTemplate(effective, s.Path.String()) {
+			if config.PathCoversTemplate(effective, s.Path.String()) {
 				tc.add(AreaSend, OK, name, s.CookiePath, "cookies with Path=%s are sent with every request for %s", effective, where)
 				continue
 			}
@@ -543,6 +544,11 @@ func nearMiss(allowed []string, app Origin) string {
 	return ""
 }
 
+// wide is the share of an address family from which trusted ranges count
+// as very broad: a /7's worth or more, 33 million IPv4 addresses, where a
+// VPC is a /16 at most and all of 10.0.0.0/8 a /8.
+const wide = 1.0 / 128
+
 // proxies: whose X-Forwarded-For will the service believe? Only said when
 // TRUSTED_PROXIES is set: without it, the TCP peer is the client.
 func (tc *topologyCheck) proxies() {
@@ -555,20 +561,20 @@ func (tc *topologyCheck) proxies() {
 		names[i] = p.String()
 	}
 	value := strings.Join(names, ",")
-	cov := addressCoverage(trusted)
+	cov := config.AddressCoverage(trusted)
 	var broad []string
-	if cov.share4 >= wide {
-		broad = append(broad, fmt.Sprintf("%.3g%% of all IPv4 addresses", 100*cov.share4))
+	if cov.Share4 >= wide {
+		broad = append(broad, fmt.Sprintf("%.3g%% of all IPv4 addresses", 100*cov.Share4))
 	}
-	if cov.share6 >= wide {
-		broad = append(broad, fmt.Sprintf("%.3g%% of all IPv6 addresses", 100*cov.share6))
+	if cov.Share6 >= wide {
+		broad = append(broad, fmt.Sprintf("%.3g%% of all IPv6 addresses", 100*cov.Share6))
 	}
 	switch {
-	case cov.every() != "":
+	case cov.Every() != "":
 		tc.add(AreaProxy, Note, "TRUSTED_PROXIES", value,
 			"trusts %s (TRUSTED_PROXIES_ALLOW_ALL=true): any client that reaches the service directly can write its own X-Forwarded-For, "+
 				"and the address BIND_CLIENT_IP binds, the per-IP rate limit counts and the access log shows is whatever it says; "+
-				"keep it only while nothing but your proxies can reach the service", cov.every())
+				"keep it only while nothing but your proxies can reach the service", cov.Every())
 	case len(broad) > 0:
 		tc.add(AreaProxy, Note, "TRUSTED_PROXIES", value,
 			"trusts %s, a range as broad as a /7 or broader: every host in it can forge X-Forwarded-For and choose the client address "+
