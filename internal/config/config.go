@@ -135,6 +135,13 @@ type Cookie struct {
 	TTL      time.Duration // COOKIE_TTL, default 10m: whole seconds, 1m to 168h
 }
 
+// Default and bounds of a cookie lifetime, COOKIE_TTL or a scope's ttl.
+const (
+	defaultTTL = 10 * time.Minute
+	minTTL     = time.Minute
+	maxTTL     = 168 * time.Hour
+)
+
 // RateLimit allows Requests per Window; the zero RateLimit is no limit.
 type RateLimit struct {
 	Requests int
@@ -575,17 +582,10 @@ func (l *loader) cookie(c *Config) {
 		}
 	}
 
-	c.Cookie.TTL = 10 * time.Minute
+	c.Cookie.TTL = defaultTTL
 	if v, set := l.get("COOKIE_TTL"); set {
-		d, err := time.ParseDuration(v)
-		switch {
-		case err != nil:
-			l.fail("COOKIE_TTL", v, `must be a duration such as "10m" or "1h30m"`)
-		case d%time.Second != 0:
-			l.fail("COOKIE_TTL", v, "must be whole seconds: CloudFront policies expire on a second")
-		case d < time.Minute || d > 168*time.Hour:
-			l.fail("COOKIE_TTL", v, "must be between 1m and 168h")
-		default:
+		d, err := parseTTL(v)
+		if l.check("COOKIE_TTL", v, err) {
 			c.Cookie.TTL = d
 		}
 	}

@@ -267,16 +267,17 @@ func syntaxProblem(path string, b []byte, yamlErr error) string {
 	return fmt.Sprintf("%s: %s", path, strings.TrimPrefix(yamlErr.Error(), "yaml: "))
 }
 
-// parseTTL parses a cookie lifetime: whole seconds, 1m to 168h.
+// parseTTL parses a cookie lifetime, COOKIE_TTL or a scope's ttl: whole
+// seconds, from minTTL to maxTTL.
 func parseTTL(v string) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
 	switch {
 	case err != nil:
-		return 0, errors.New("is not a duration such as 10m")
+		return 0, errors.New(`must be a duration such as "10m" or "1h30m"`)
 	case d%time.Second != 0:
-		return 0, errors.New("must be whole seconds")
-	case d < time.Minute || d > 168*time.Hour:
-		return 0, errors.New("must be between 1m and 168h")
+		return 0, errors.New("must be whole seconds: CloudFront policies expire on a second")
+	case d < minTTL || d > maxTTL:
+		return 0, errors.New("must be between 1m and 168h") // minTTL and maxTTL
 	}
 	return d, nil
 }
