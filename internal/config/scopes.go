@@ -26,21 +26,15 @@ type Scope struct {
 	CookiePath string
 	TTL        time.Duration
 	// Allow lists the rules of which any one entitles a caller; empty means
-	// every authenticated caller.
-	Allow []Rule
-}
-
-// Rule entitles a caller whose claim Equals a value (a string, integer or
-// boolean claim) or Contains it (an element of a list claim, or a word of a
-// space-separated string claim such as OAuth's "scope"). A claim is
-// compared as auth.Identity.ClaimEquals has it: an integer by its exact
-// decimal digits, a boolean as true or false; so a value the file writes as
-// a number is an integer in plain decimal, kept digit for digit, and one it
-// writes as a boolean is true or false (see ruleValue).
-type Rule struct {
-	Claim    string
-	Equals   string
-	Contains string
+	// every authenticated caller. A rule's claim Equals a value (a string,
+	// integer or boolean claim) or Contains it (an element of a list claim,
+	// or a word of a space-separated string claim such as OAuth's "scope").
+	// A claim is compared as auth.Identity.ClaimEquals has it: an integer
+	// by its exact decimal digits, a boolean as true or false; so a value
+	// the file writes as a number is an integer in plain decimal, kept
+	// digit for digit, and one it writes as a boolean is true or false (see
+	// ruleValue).
+	Allow []auth.Rule
 }
 
 // DefaultScope is the name of the scope built from MEDIA_PATH.
@@ -170,7 +164,7 @@ func loadScopes(path string, defaults Cookie) ([]Scope, []string) {
 			case (equals == "") == (contains == ""):
 				at(node.Line, "scope %q: each allow rule needs exactly one of equals or contains", sd.Name)
 			}
-			sc.Allow = append(sc.Allow, Rule{Claim: r.Claim, Equals: equals, Contains: contains})
+			sc.Allow = append(sc.Allow, auth.Rule{Claim: r.Claim, Equals: equals, Contains: contains})
 		}
 		if other, clash := byCookiePath[sc.CookiePath]; clash && sc.Path != nil && other.Path != nil && other.Path.String() != sc.Path.String() {
 			at(node.Line, "scope %q: cookiePath %q is also scope %q's, with another path: their cookies would overwrite each other (CloudFront's cookie names are fixed)",

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cfcookies/cfcookies/internal/auth"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -46,7 +47,7 @@ scopes:
 		t.Fatalf("problems: %v", problems)
 	}
 	if len(scopes) != 2 || scopes[0].Name != "private" || scopes[0].CookiePath != "/tenants/" || scopes[0].TTL != 10*time.Minute ||
-		scopes[1].TTL != time.Hour || len(scopes[1].Allow) != 2 || scopes[1].Allow[0] != (Rule{Claim: "groups", Contains: "premium"}) {
+		scopes[1].TTL != time.Hour || len(scopes[1].Allow) != 2 || scopes[1].Allow[0] != (auth.Rule{Claim: "groups", Contains: "premium"}) {
 		t.Fatalf("scopes %+v", scopes)
 	}
 	scopes, problems = loadScopes(jsonFile, scopeDefaults)
@@ -244,9 +245,9 @@ func TestLoadScopesRuleValues(t *testing.T) {
 				if len(problems) != 0 {
 					t.Fatalf("%s: %s: problems %q", op, tt.value, problems)
 				}
-				want := Rule{Claim: "n", Equals: tt.want}
+				want := auth.Rule{Claim: "n", Equals: tt.want}
 				if op == "contains" {
-					want = Rule{Claim: "n", Contains: tt.want}
+					want = auth.Rule{Claim: "n", Contains: tt.want}
 				}
 				if got := scopes[0].Allow; len(got) != 1 || got[0] != want {
 					t.Errorf("rule %+v, want %+v", got, want)
