@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,17 +12,12 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/cfcookies/cfcookies/internal/explain"
 	"github.com/cfcookies/cfcookies/signer"
 )
-
-// maxCookieHeader bounds the Cookie header read from stdin.
-const maxCookieHeader = 64 << 10
 
 // verify says whether CloudFront would accept the signed cookies for a URL
 // and, if not, exactly why, with signer.Verifier (the emulated CDN's check). It
@@ -62,7 +54,7 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fs.Usage()
 		return usage("--url is required")
 	}
-	if err := checkURL(*rawURL); err != nil {
+	if err := explain.CheckURL(*rawURL); err != nil {
 		return usage("--url: %v", err)
 	}
 
@@ -72,13 +64,13 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	case *cookieHeader != "" && (*policy != "" || *signature != "" || *keyPairID != "" || *hashAlgorithm != ""):
 		return usage("give the cookies either as --cookie or as --policy, --signature and --key-pair-id, not both")
 	case *cookieHeader == "-":
-		h, err := readCookieHeader(stdin)
+		h, err := explain.ReadCookieHeader(stdin)
 		if err != nil {
-			return usage("--cookie -: %v", err)
+			return usage("--cookie -: %v on stdin", err)
 		}
 		header = h
 	case *cookieHeader != "":
-		header = normaliseCookieHeader(*cookieHeader)
+		header = explain.NormaliseCookieHeader(*cookieHeader)
 	case *policy == "" && *signature == "" && *keyPairID == "" && *hashAlgorithm == "":
 		fs.Usage()
 		return usage("give the cookies: --cookie, or --policy, --signature and --key-pair-id")
@@ -130,65 +122,11 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	cookies := (&http.Request{Header: http.Header{"Cookie": {header}}}).Cookies()
 	reqURL := signer.RequestURL(u)
 	d := v.Check(cookies, reqURL, ip, now)
-	printVerification(stdout, verification{
-		url: reqURL, cookies: cookies, now: now, keys: described, clientIP: ip, decision: d,
-	})
+	explain.Report{URL: reqURL, Cookies: cookies, Now: now, KeyGroup: described, ClientIP: ip, Decision: d}.Print(stdout)
 	if !d.Allowed {
 		return fmt.Errorf("verify: CloudFront would deny the request (%s)", d.Code)
 	}
 	return nil
-}
-
-// checkURL requires an absolute http or https URL without user info or
-// fragment, which browsers never send.
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return errors.New("not a URL")
-	case u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.Opaque != "":
-		return errors.New("must be an absolute https:// or http:// URL, e.g. https://media.example.com/media/alice/a.png")
-	case u.User != nil:
-		return errors.New("must not contain userinfo (user@)")
-	case u.Fragment != "":
-		return errors.New("must not contain a #fragment: browsers do not send it")
-	}
-	return nil
-}
-
-// readCookieHeader reads a Cookie header from r: one or more lines, each
-// perhaps starting with "Cookie:", joined with "; ".
-func readCookieHeader(r io.Reader) (string, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxCookieHeader+1))
-	if err != nil {
-		return "", err
-	}
-	if len(b) > maxCookieHeader {
-		return "", fmt.Errorf("over %d bytes on stdin", maxCookieHeader)
-	}
-	h := normaliseCookieHeader(string(b))
-	if h == "" {
-		return "", errors.New("no Cookie header on stdin")
-	}
-	return h, nil
-}
-
-// normaliseCookieHeader drops a leading "Cookie:" from each line, as copied
-// from a browser's developer tools, and joins the lines with "; ".
-func normaliseCookieHeader(s string) string {
-	var parts []string
-	sc := bufio.NewScanner(strings.NewReader(s))
-	sc.Buffer(make([]byte, 0, 4096), maxCookieHeader+1)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if len(line) >= 7 && strings.EqualFold(line[:7], "cookie:") {
-			line = strings.TrimSpace(line[7:])
-		}
-		if line = strings.Trim(line, "; "); line != "" {
-			parts = append(parts, line)
-		}
-	}
-	return strings.Join(parts, "; ")
 }
 
 // cookieHeaderOf builds the Cookie header from the value flags.
@@ -249,180 +187,8 @@ func (p publicKeyFlags) load() (map[string]crypto.PublicKey, []string, error) {
 			return nil, nil, fmt.Errorf("--public-key %s=%s: %s", k.id, k.path, strings.TrimPrefix(err.Error(), "signer: "))
 		}
 		keys[k.id] = pub
-		described = append(described, k.id+" ("+describeKey(pub)+")")
+		described = append(described, k.id+" ("+explain.DescribeKey(pub)+")")
 	}
 	slices.Sort(described)
 	return keys, described, nil
-}
-
-func describeKey(pub crypto.PublicKey) string {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return "RSA " + strconv.Itoa(k.N.BitLen())
-	case *ecdsa.PublicKey:
-		return "ECDSA " + k.Curve.Params().Name
-	}
-	return fmt.Sprintf("%T", pub)
-}
-
-// verification is what printVerification shows.
-type verification struct {
-	url      string // as signer.RequestURL gives it
-	cookies  []*http.Cookie
-	now      time.Time
-	keys     []string
-	clientIP netip.Addr // the zero Addr when not given
-	decision signer.Decision
-}
-
-// named returns the cookies called name, in the order sent.
-func (vf verification) named(name string) []*http.Cookie {
-	var cs []*http.Cookie
-	for _, c := range vf.cookies {
-		if c.Name == name {
-			cs = append(cs, c)
-		}
-	}
-	return cs
-}
-
-func printVerification(w io.Writer, vf verification) {
-	reqURL := vf.url
-	shownURL := reqURL
-	if i := strings.IndexByte(reqURL, '?'); i >= 0 {
-		shownURL = reqURL[:i] + " (query not shown)"
-	}
-	fmt.Fprintf(w, "URL        %s\n", shownURL)
-	fmt.Fprintf(w, "now        %s\n", vf.now.UTC().Format(time.RFC3339))
-	if vf.clientIP.IsValid() {
-		fmt.Fprintf(w, "client IP  %s\n", vf.clientIP)
-	} else {
-		fmt.Fprintln(w, "client IP  none given (--client-ip)")
-	}
-	fmt.Fprintf(w, "key group  %s\n", strings.Join(vf.keys, ", "))
-
-	fmt.Fprintln(w, "cookies")
-	for _, name := range []string{signer.CookieKeyPairID, signer.CookiePolicy, signer.CookieSignature, signer.CookieHashAlgorithm, signer.CookieExpires} {
-		cs := vf.named(name)
-		var desc string
-		switch {
-		case len(cs) == 0 && name == signer.CookieHashAlgorithm:
-			desc = "not sent: SHA1"
-		case len(cs) == 0 && name == signer.CookieExpires:
-			continue
-		case len(cs) == 0:
-			desc = "MISSING"
-		case name == signer.CookieKeyPairID && signer.CheckKeyPairID(cs[0].Value) == nil: // a key ID is shown, anything else is not
-			desc = cs[0].Value
-		case name == signer.CookieHashAlgorithm && (cs[0].Value == "SHA1" || cs[0].Value == "SHA256"):
-			desc = cs[0].Value
-		case name == signer.CookieHashAlgorithm && cs[0].Value == "":
-			desc = "empty: SHA1"
-		case name == signer.CookieHashAlgorithm:
-			desc = fmt.Sprintf("%d bytes, neither SHA1 nor SHA256", len(cs[0].Value))
-		default:
-			desc = fmt.Sprintf("%d bytes", len(cs[0].Value)) // a credential: never shown
-		}
-		if len(cs) > 1 {
-			desc += fmt.Sprintf(" (%d sent; CloudFront uses the first)", len(cs))
-		}
-		fmt.Fprintf(w, "  %-26s %s\n", name, desc)
-	}
-	var others []string
-	for _, c := range vf.cookies {
-		if !strings.HasPrefix(c.Name, "CloudFront-") && !slices.Contains(others, c.Name) {
-			others = append(others, c.Name)
-		}
-	}
-	if len(others) > 0 {
-		fmt.Fprintf(w, "  %-26s %s (not part of the check)\n", "other cookies", strings.Join(others, ", "))
-	}
-
-	p, policyOK := printPolicy(w, vf, reqURL)
-
-	d := vf.decision
-	fmt.Fprintln(w)
-	if d.Allowed {
-		fmt.Fprintln(w, "ACCEPTED: CloudFront would pass this request to the origin.")
-		fmt.Fprintf(w, "  %s\n", d.Reason)
-		return
-	}
-	fmt.Fprintf(w, "DENIED: CloudFront would answer 403 %s (%q).\n", d.Code, d.Message())
-	fmt.Fprintf(w, "  %s\n", d.Reason)
-	switch {
-	case len(vf.cookies) == 0 || d.Code == signer.CodeMissingKey && len(vf.named(signer.CookiePolicy)) == 0 && len(vf.named(signer.CookieSignature)) == 0:
-		fmt.Fprintln(w, "  The browser sent no signed cookies: `server check` tells whether their Domain, Path, SameSite and Secure let it send them to this host.")
-	case policyOK && p.IPRange.IsValid() && !vf.clientIP.IsValid():
-		fmt.Fprintf(w, "  The policy is bound to %s: give the viewer's address with --client-ip.\n", p.IPRange)
-	}
-}
-
-// printPolicy shows the first CloudFront-Policy, decoded (a policy is not a
-// secret), and how each of its conditions compares with the request.
-func printPolicy(w io.Writer, vf verification, reqURL string) (signer.Policy, bool) {
-	cs := vf.named(signer.CookiePolicy)
-	if len(cs) == 0 || cs[0].Value == "" {
-		return signer.Policy{}, false
-	}
-	raw, err := signer.DecodeBase64(cs[0].Value)
-	if err != nil {
-		fmt.Fprintln(w, "policy     not CloudFront base64")
-		return signer.Policy{}, false
-	}
-	fmt.Fprintf(w, "policy     %s\n", printable(raw))
-	p, err := signer.ParsePolicy(raw)
-	if err != nil {
-		fmt.Fprintf(w, "  %s\n", strings.TrimPrefix(err.Error(), "signer: "))
-		return signer.Policy{}, false
-	}
-	if signer.MatchResource(p.Resource, reqURL) {
-		fmt.Fprintf(w, "  %-16s %s: matches the URL\n", "Resource", p.Resource)
-	} else {
-		fmt.Fprintf(w, "  %-16s %s: does not match %s\n", "Resource", p.Resource, stripQuery(reqURL))
-	}
-	now := vf.now.Unix()
-	if left := p.Expires.Unix() - now; left > 0 {
-		fmt.Fprintf(w, "  %-16s %s: %s from now\n", "DateLessThan", p.Expires.Format(time.RFC3339), secs(left))
-	} else {
-		fmt.Fprintf(w, "  %-16s %s: expired %s ago\n", "DateLessThan", p.Expires.Format(time.RFC3339), secs(-left))
-	}
-	switch {
-	case p.NotBefore.IsZero():
-		fmt.Fprintf(w, "  %-16s none\n", "DateGreaterThan")
-	case now > p.NotBefore.Unix():
-		fmt.Fprintf(w, "  %-16s %s: valid since %s\n", "DateGreaterThan", p.NotBefore.Format(time.RFC3339), secs(now-p.NotBefore.Unix()))
-	default:
-		fmt.Fprintf(w, "  %-16s %s: valid only after it, %s from now\n", "DateGreaterThan", p.NotBefore.Format(time.RFC3339), secs(p.NotBefore.Unix()-now))
-	}
-	ip := vf.clientIP
-	switch {
-	case !p.IPRange.IsValid():
-		fmt.Fprintf(w, "  %-16s none\n", "IpAddress")
-	case !ip.IsValid():
-		fmt.Fprintf(w, "  %-16s %s: no --client-ip to compare\n", "IpAddress", p.IPRange)
-	case p.IPRange.Contains(ip):
-		fmt.Fprintf(w, "  %-16s %s: contains %s\n", "IpAddress", p.IPRange, ip)
-	default:
-		fmt.Fprintf(w, "  %-16s %s: does not contain %s\n", "IpAddress", p.IPRange, ip)
-	}
-	return p, true
-}
-
-func secs(n int64) string { return (time.Duration(n) * time.Second).String() }
-
-func stripQuery(u string) string {
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i] + " (query not shown)"
-	}
-	return u
-}
-
-// printable returns b as text when it is printable UTF-8, else quoted, so a
-// forged policy cannot send control sequences to the terminal.
-func printable(b []byte) string {
-	s := string(b)
-	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
-		return s
-	}
-	return strconv.Quote(s)
 }

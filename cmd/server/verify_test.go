@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cfcookies/cfcookies/internal/explain"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -280,7 +281,7 @@ func TestVerifyReadsTheCookieFromStdin(t *testing.T) {
 	if code := exitCode(err); code != 2 || !strings.Contains(err.Error(), "no Cookie header on stdin") {
 		t.Errorf("empty stdin: %v (exit %d)", err, code)
 	}
-	err = verify(context.Background(), args, strings.NewReader(strings.Repeat("a", maxCookieHeader+1)), &out, &errOut)
+	err = verify(context.Background(), args, strings.NewReader(strings.Repeat("a", explain.MaxCookieHeader+1)), &out, &errOut)
 	if code := exitCode(err); code != 2 || !strings.Contains(err.Error(), "over 65536 bytes") {
 		t.Errorf("huge stdin: %v (exit %d)", err, code)
 	}
