@@ -16,6 +16,10 @@ import (
 	"github.com/cfcookies/cfcookies/signer"
 )
 
+// MediaCookiesPath is the route that issues and clears the cookies. A
+// browser stores a Set-Cookie without Path in its answers under "/auth".
+const MediaCookiesPath = "/auth/media-cookies"
+
 // Options are the API's settings, already validated by internal/config.
 type Options struct {
 	CloudFrontBaseURL  string // "https://media.example.com"
@@ -79,11 +83,11 @@ func NewServer(logger zerolog.Logger, opts Options, signers func() *signer.Signe
 			}
 		}
 	}
-	r.Post("/auth/media-cookies", issue.ServeHTTP)
+	r.Post(MediaCookiesPath, issue.ServeHTTP)
 	if opts.AllowGet {
-		r.Get("/auth/media-cookies", issue.ServeHTTP)
+		r.Get(MediaCookiesPath, issue.ServeHTTP)
 	}
-	r.Delete("/auth/media-cookies", revoke.ServeHTTP)
+	r.Delete(MediaCookiesPath, revoke.ServeHTTP)
 
 	_ = chi.Walk(r, func(_, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		routes[pattern] = true

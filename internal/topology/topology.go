@@ -19,12 +19,13 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/cfcookies/cfcookies/internal/config"
+	"github.com/cfcookies/cfcookies/internal/handlers"
 )
 
-// issuePath is the route whose answer sets the cookies (internal/handlers). A
-// Set-Cookie without Path is stored under the default path of this URL,
-// "/auth" (RFC 6265 section 5.1.4).
-const issuePath = "/auth/media-cookies"
+// issuePath is the route whose answer sets the cookies. A Set-Cookie
+// without Path is stored under the default path of this URL, "/auth" (RFC
+// 6265 section 5.1.4).
+const issuePath = handlers.MediaCookiesPath
 
 // An Origin is what a browser sends in the Origin header: scheme, host and
 // port.
