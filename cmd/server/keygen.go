@@ -6,9 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -17,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/cfcookies/cfcookies/internal/keys"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -62,15 +61,14 @@ func keygen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	der, err := x509.MarshalPKIXPublicKey(key.Public())
+	fingerprint, err := keys.Fingerprint(key.Public())
 	if err != nil {
 		return fmt.Errorf("keygen: %w", err)
 	}
-	sum := sha256.Sum256(der)
 	if _, err := stdout.Write(pub); err != nil {
 		return fmt.Errorf("keygen: %w", err)
 	}
-	fmt.Fprintf(stderr, nextSteps, desc, *out, hex.EncodeToString(sum[:]), *out)
+	fmt.Fprintf(stderr, nextSteps, desc, *out, fingerprint, *out)
 	return nil
 }
 

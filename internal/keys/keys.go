@@ -346,19 +346,30 @@ func (s *Store) newLoaded(source, keyPairID string, key crypto.Signer) (*loaded,
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.MarshalPKIXPublicKey(key.Public())
+	fingerprint, err := Fingerprint(key.Public())
 	if err != nil {
-		return nil, fmt.Errorf("keys: %w", err)
+		return nil, err
 	}
-	sum := sha256.Sum256(der)
 	return &loaded{signer: sg, info: Info{
 		Source:        source,
 		KeyPairID:     sg.KeyPairID(),
 		HashAlgorithm: sg.HashAlgorithm(),
 		KeyType:       keyType(key.Public()),
 		PublicKeyPEM:  string(pub),
-		Fingerprint:   hex.EncodeToString(sum[:]),
+		Fingerprint:   fingerprint,
 	}}, nil
+}
+
+// Fingerprint is the hex SHA-256 of pub's DER SubjectPublicKeyInfo: how
+// the server's log and metrics name a public key (public_key_sha256), and
+// what `server keygen` prints for the key it makes.
+func Fingerprint(pub crypto.PublicKey) (string, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", fmt.Errorf("keys: %w", err)
+	}
+	sum := sha256.Sum256(der)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 func keyType(pub crypto.PublicKey) string {
