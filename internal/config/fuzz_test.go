@@ -24,7 +24,8 @@ var fuzzVars = []string{
 }
 
 // FuzzLoad sets two variables to arbitrary values: Load must not panic, and
-// must either return a Config or errors that each name a variable.
+// must either return a Config or errors that each name a variable. Read
+// must return a Config and no problem that Load does not report.
 func FuzzLoad(f *testing.F) {
 	f.Add(uint8(2), "https://media.example.com", uint8(5), ".example.com")
 	f.Add(uint8(6), "", uint8(10), "/media/{sub}/*")
@@ -37,6 +38,15 @@ func FuzzLoad(f *testing.F) {
 		}
 		e := env(false, map[string]string{fuzzVars[int(i)%len(fuzzVars)]: a, fuzzVars[int(j)%len(fuzzVars)]: b})
 		c, err := Load(lookup(e), false)
+		read, problems := Read(lookup(e), false)
+		if read == nil {
+			t.Fatal("Read returned no Config")
+		}
+		for _, p := range problems {
+			if !errors.Is(err, p) {
+				t.Fatalf("Read reports %v, which Load (%v) does not", p, err)
+			}
+		}
 		if err == nil {
 			if c == nil || len(c.Scopes) == 0 || c.Cookie.Path == "" {
 				t.Fatalf("accepted a config with no scope or no cookie path: %+v", c)
