@@ -1,5 +1,11 @@
 // Package auth decides who is calling: the identity whose claims fill the
 // media path templates.
+//
+// An [Authenticator] returns a request's verified [Identity]: [OIDC] from
+// a JWT, [ALB] from the header a load balancer signs, [Dev] from a header
+// anyone may set (development only). [New] builds the one a [Mode] names,
+// as AUTH_MODE does. A [Rule] says who may have a scope, and [AnyRule]
+// turns a scope's rules into its predicate.
 package auth
 
 import (
