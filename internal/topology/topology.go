@@ -22,11 +22,6 @@ import (
 	"github.com/cfcookies/cfcookies/internal/handlers"
 )
 
-// issuePath is the route whose answer sets the cookies. A Set-Cookie
-// without Path is stored under the default path of this URL, "/auth" (RFC
-// 6265 section 5.1.4).
-const issuePath = handlers.MediaCookiesPath
-
 // An Origin is what a browser sends in the Origin header: scheme, host and
 // port.
 type Origin struct {
@@ -354,7 +349,7 @@ func (tc *topologyCheck) store() {
 	if tc.known("COOKIE_PATH") && c.Path == "" {
 		tc.add(AreaStore, Problem, "COOKIE_PATH", "",
 			`set but empty: a Set-Cookie without Path is stored under the default path of %s, which is %s; use "/" or unset it`,
-			issuePath, defaultPath(issuePath))
+			handlers.MediaCookiesPath, defaultPath(handlers.MediaCookiesPath))
 	}
 
 	if tc.known("COOKIE_SECURE") {
@@ -458,8 +453,8 @@ func (tc *topologyCheck) send() {
 			}
 			effective, how := s.CookiePath, "Path="+s.CookiePath
 			if effective == "" {
-				effective = defaultPath(issuePath)
-				how = "no Path (so " + effective + ", the default path of " + issuePath + ")"
+				effective = defaultPath(handlers.MediaCookiesPath)
+				how = "no Path (so " + effective + ", the default path of " + handlers.MediaCookiesPath + ")"
 			}
 			if config.PathCoversTemplate(effective, s.Path.String()) {
 				tc.add(AreaSend, OK, name, s.CookiePath, "cookies with Path=%s are sent with every request for %s", effective, where)
@@ -515,11 +510,11 @@ func (tc *topologyCheck) cors() {
 		tc.add(AreaCORS, Problem, "CORS_ALLOWED_ORIGINS", strings.Join(allowed, ","),
 			"%s the app's origin %s: the browser blocks the SPA's credentialed fetch to %s%s "+
 				`(Chromium: "No 'Access-Control-Allow-Origin' header is present on the requested resource"), and a POST with a JSON body fails its preflight and is never sent%s`,
-			listed, app, api, issuePath, nearMiss(allowed, app))
+			listed, app, api, handlers.MediaCookiesPath, nearMiss(allowed, app))
 	}
 	if app != api {
 		tc.add(AreaCORS, Note, "", "",
-			`the SPA must call %s%s with fetch(..., {credentials: "include"}): without it the browser neither sends nor stores cookies on a cross-origin call`, api, issuePath)
+			`the SPA must call %s%s with fetch(..., {credentials: "include"}): without it the browser neither sends nor stores cookies on a cross-origin call`, api, handlers.MediaCookiesPath)
 	}
 
 	switch cdn := tc.cdn; cdn {
