@@ -143,13 +143,9 @@ func devOrigins(listenAddr string) []string {
 func scopes(cs []config.Scope) []handlers.Scope {
 	out := make([]handlers.Scope, 0, len(cs))
 	for _, c := range cs {
-		rules := make([]auth.Rule, 0, len(c.Allow))
-		for _, r := range c.Allow {
-			rules = append(rules, auth.Rule(r))
-		}
 		out = append(out, handlers.Scope{
 			Name: c.Name, Path: c.Path, CookiePath: c.CookiePath, TTL: c.TTL,
-			Allowed: auth.AnyRule(rules),
+			Allowed: auth.AnyRule(c.Allow),
 		})
 	}
 	return out
