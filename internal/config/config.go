@@ -345,17 +345,22 @@ func (l *loader) boolean(name string, def bool) (b, ok bool) {
 	return b, true
 }
 
-// choice returns the lower-cased value if it is one of allowed, def when unset, and
-// "" (after recording the problem) otherwise.
-func (l *loader) choice(name, def string, allowed ...string) string {
+// choice returns the lower-cased value of the variable name if it is one
+// of allowed, def when it is unset, and "" (after recording the problem)
+// otherwise.
+func choice[T ~string](l *loader, name string, def T, allowed ...T) T {
 	v, set := l.get(name)
 	if !set {
 		return def
 	}
-	if lv := strings.ToLower(v); slices.Contains(allowed, lv) {
+	if lv := T(strings.ToLower(v)); slices.Contains(allowed, lv) {
 		return lv
 	}
-	l.fail(name, v, "must be one of "+strings.Join(allowed, ", "))
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		names[i] = string(a)
+	}
+	l.fail(name, v, "must be one of "+strings.Join(names, ", "))
 	return ""
 }
 
@@ -572,7 +577,7 @@ func (l *loader) cookie(c *Config) {
 
 	secure, secureOK := l.boolean("COOKIE_SECURE", true)
 	c.Cookie.Secure = secure
-	if name := l.choice("COOKIE_SAMESITE", "lax", sameSiteNames[http.SameSiteLaxMode:]...); name != "" {
+	if name := choice(l, "COOKIE_SAMESITE", "lax", sameSiteNames[http.SameSiteLaxMode:]...); name != "" {
 		c.Cookie.SameSite = http.SameSite(slices.Index(sameSiteNames[:], name))
 	}
 	if c.Cookie.SameSite == http.SameSiteNoneMode {
@@ -624,7 +629,7 @@ func (l *loader) media(c *Config) {
 
 	c.AllowGet, _ = l.boolean("ALLOW_GET", false)
 	c.BindClientIP, _ = l.boolean("BIND_CLIENT_IP", false)
-	c.IPv6Clients = IPv6Policy(l.choice("BIND_CLIENT_IP_IPV6", string(IPv6Reject), string(IPv6Reject), string(IPv6Unbound)))
+	c.IPv6Clients = choice(l, "BIND_CLIENT_IP_IPV6", IPv6Reject, IPv6Reject, IPv6Unbound)
 }
 
 // Defaults and bounds of the signing settings.
@@ -676,7 +681,7 @@ func (l *loader) auth(c *Config) {
 		def = AuthDev
 	}
 	a := &c.Auth
-	a.Mode = AuthMode(l.choice("AUTH_MODE", string(def), string(AuthOIDC), string(AuthALB), string(AuthDev)))
+	a.Mode = choice(l, "AUTH_MODE", def, AuthOIDC, AuthALB, AuthDev)
 	if a.Mode == AuthDev && !l.dev {
 		v, _ := l.get("AUTH_MODE")
 		l.fail("AUTH_MODE", v, "only available with --dev")
@@ -827,7 +832,7 @@ func (l *loader) logging(c *Config) {
 			c.LogLevel = lvl
 		}
 	}
-	c.LogFormat = LogFormat(l.choice("LOG_FORMAT", string(LogJSON), string(LogJSON), string(LogConsole)))
+	c.LogFormat = choice(l, "LOG_FORMAT", LogJSON, LogJSON, LogConsole)
 }
 
 // MarshalZerologObject logs the configuration with secrets redacted: of the private key
