@@ -110,11 +110,11 @@ func TestCDNDenial(t *testing.T) {
 		req  *http.Request
 		code string
 	}{
-		{"another user's media", withOrigin(get(cdnBase+"/media/alice/image.svg", cookies...), spa), CodeAccessDenied},
-		{"no cookies", withOrigin(get(cdnBase+"/media/dev/image.svg"), spa), CodeMissingKey},
-		{"unknown key", withOrigin(get(cdnBase+"/media/dev/image.svg", replace(cookies, signer.CookieKeyPairID, "KNOPE")...), spa), CodeInvalidKey},
-		{"host the policy does not name", withOrigin(get("http://127.0.0.1:8081/media/dev/image.svg", cookies...), spa), CodeAccessDenied},
-		{"head", withOrigin(httptest.NewRequest(http.MethodHead, cdnBase+"/media/alice/image.svg", nil), spa), CodeMissingKey},
+		{"another user's media", withOrigin(get(cdnBase+"/media/alice/image.svg", cookies...), spa), signer.CodeAccessDenied},
+		{"no cookies", withOrigin(get(cdnBase+"/media/dev/image.svg"), spa), signer.CodeMissingKey},
+		{"unknown key", withOrigin(get(cdnBase+"/media/dev/image.svg", replace(cookies, signer.CookieKeyPairID, "KNOPE")...), spa), signer.CodeInvalidKey},
+		{"host the policy does not name", withOrigin(get("http://127.0.0.1:8081/media/dev/image.svg", cookies...), spa), signer.CodeAccessDenied},
+		{"head", withOrigin(httptest.NewRequest(http.MethodHead, cdnBase+"/media/alice/image.svg", nil), spa), signer.CodeMissingKey},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,7 +140,7 @@ func TestCDNDenial(t *testing.T) {
 			if err := xml.Unmarshal(w.Body.Bytes(), &body); err != nil {
 				t.Fatalf("body is not XML: %v\n%s", err, w.Body)
 			}
-			if body.Code != tc.code || body.Message != (Decision{Code: tc.code}).Message() {
+			if body.Code != tc.code || body.Message != (signer.Decision{Code: tc.code}).Message() {
 				t.Errorf("body %+v, want code %s", body, tc.code)
 			}
 		})

@@ -24,7 +24,7 @@
 // from Request.Host and whether the connection is TLS. The client address
 // is Request.RemoteAddr's.
 //
-// A [Decision]'s Reason says which check failed and why, for logs. It never
+// A [signer.Decision]'s Reason says which check failed and why, for logs. It never
 // holds a cookie value, a policy or a signature; it may hold the request URL
 // without its query, the trusted key IDs, the policy's times and the client
 // address.

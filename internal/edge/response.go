@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/cfcookies/cfcookies/signer"
 )
 
 // WriteDenial answers a denied request as CloudFront does when the
@@ -16,10 +18,10 @@ import (
 // with d's code and message. It removes any Access-Control-* header already
 // set: the request never reached the origin, which is what adds them, so
 // a cross-origin fetch sees a CORS error, as it would against CloudFront.
-func WriteDenial(w http.ResponseWriter, d Decision) {
+func WriteDenial(w http.ResponseWriter, d signer.Decision) {
 	code := d.Code
 	if code == "" {
-		code = CodeAccessDenied
+		code = signer.CodeAccessDenied
 	}
 	h := w.Header()
 	for name := range h {

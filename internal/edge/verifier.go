@@ -11,21 +11,6 @@ import (
 	"github.com/cfcookies/cfcookies/signer"
 )
 
-// CloudFront's error codes, the <Code> of its 403 XML body: signer's.
-const (
-	CodeMissingKey         = signer.CodeMissingKey
-	CodeInvalidKey         = signer.CodeInvalidKey
-	CodeMalformedPolicy    = signer.CodeMalformedPolicy
-	CodeMalformedSignature = signer.CodeMalformedSignature
-	CodeAccessDenied       = signer.CodeAccessDenied
-)
-
-// MaxKeys is how many public keys a CloudFront key group holds.
-const MaxKeys = signer.MaxKeys
-
-// A Decision is the outcome of a signed-cookie check.
-type Decision = signer.Decision
-
 // VerifierOptions are a Verifier's optional settings. The zero value is
 // what a distribution reached directly needs.
 type VerifierOptions struct {
@@ -90,7 +75,7 @@ func (v *Verifier) RequestURL(r *http.Request) string {
 // Check decides, as CloudFront would at now, whether r's signed cookies
 // allow it, with the client address taken from r.RemoteAddr. The steps and
 // their order are signer.Verifier.Check's.
-func (v *Verifier) Check(r *http.Request, now time.Time) Decision {
+func (v *Verifier) Check(r *http.Request, now time.Time) signer.Decision {
 	ip, _ := remoteIP(r)
 	return v.v.Check(r.Cookies(), v.RequestURL(r), ip, now)
 }
