@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -21,8 +22,9 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) (string
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	addr, ok := getenv("LISTEN_ADDR")
-	if !ok || addr == "" {
+	// Trimmed and defaulted as config.Load has it.
+	addr, _ := getenv("LISTEN_ADDR")
+	if addr = strings.TrimSpace(addr); addr == "" {
 		addr = ":8080"
 	}
 	_, port, err := net.SplitHostPort(addr)
