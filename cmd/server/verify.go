@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cfcookies/cfcookies/internal/explain"
+	"github.com/cfcookies/cfcookies/internal/keys"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -91,11 +92,11 @@ func verify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		header = h
 	}
 
-	keys, described, err := keyArgs.load()
+	group, described, err := keyArgs.load()
 	if err != nil {
 		return usage("%v", err)
 	}
-	v, err := signer.NewVerifier(keys, signer.VerifierOptions{})
+	v, err := signer.NewVerifier(group, signer.VerifierOptions{})
 	if err != nil {
 		return usage("--public-key: %s", strings.TrimPrefix(err.Error(), "signer: invalid key group: "))
 	}
@@ -172,10 +173,10 @@ func (p publicKeyFlags) load() (map[string]crypto.PublicKey, []string, error) {
 	case len(p) > signer.MaxKeys:
 		return nil, nil, fmt.Errorf("%d --public-key flags: a CloudFront key group holds at most %d keys", len(p), signer.MaxKeys)
 	}
-	keys := make(map[string]crypto.PublicKey, len(p))
+	group := make(map[string]crypto.PublicKey, len(p))
 	var described []string
 	for _, k := range p {
-		if _, dup := keys[k.id]; dup {
+		if _, dup := group[k.id]; dup {
 			return nil, nil, fmt.Errorf("--public-key %s given twice", k.id)
 		}
 		b, err := os.ReadFile(k.path) // #nosec G304 -- the user names the key file
@@ -186,9 +187,9 @@ func (p publicKeyFlags) load() (map[string]crypto.PublicKey, []string, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("--public-key %s=%s: %s", k.id, k.path, strings.TrimPrefix(err.Error(), "signer: "))
 		}
-		keys[k.id] = pub
-		described = append(described, k.id+" ("+explain.DescribeKey(pub)+")")
+		group[k.id] = pub
+		described = append(described, k.id+" ("+keys.KeyType(pub)+")")
 	}
 	slices.Sort(described)
-	return keys, described, nil
+	return group, described, nil
 }

@@ -33,7 +33,7 @@ func report(t *testing.T, key *ecdsa.PrivateKey, cookies []*http.Cookie, url str
 	}
 	var out bytes.Buffer
 	Report{
-		URL: url, Cookies: cookies, Now: now, KeyGroup: []string{keyID + " (" + DescribeKey(key.Public()) + ")"},
+		URL: url, Cookies: cookies, Now: now, KeyGroup: []string{keyID + " (ECDSA P-256)"},
 		ClientIP: ip, Decision: v.Check(cookies, url, ip, now),
 	}.Print(&out)
 	return out.String()

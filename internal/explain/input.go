@@ -2,14 +2,10 @@ package explain
 
 import (
 	"bufio"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -69,16 +65,4 @@ func NormaliseCookieHeader(s string) string {
 		}
 	}
 	return strings.Join(parts, "; ")
-}
-
-// DescribeKey names a public key's type and size for a report: "RSA 2048",
-// "ECDSA P-256".
-func DescribeKey(pub crypto.PublicKey) string {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return "RSA " + strconv.Itoa(k.N.BitLen())
-	case *ecdsa.PublicKey:
-		return "ECDSA " + k.Curve.Params().Name
-	}
-	return fmt.Sprintf("%T", pub)
 }

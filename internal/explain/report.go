@@ -26,8 +26,7 @@ type Report struct {
 	Cookies []*http.Cookie
 	// Now is the time of the request.
 	Now time.Time
-	// KeyGroup describes the trusted keys, such as "K2ABC (RSA 2048)"
-	// (see DescribeKey).
+	// KeyGroup describes the trusted keys, such as "K2ABC (RSA 2048)".
 	KeyGroup []string
 	// ClientIP is the viewer's address; the zero Addr when not given.
 	ClientIP netip.Addr

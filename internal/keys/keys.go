@@ -354,7 +354,7 @@ func (s *Store) newLoaded(source, keyPairID string, key crypto.Signer) (*loaded,
 		Source:        source,
 		KeyPairID:     sg.KeyPairID(),
 		HashAlgorithm: sg.HashAlgorithm(),
-		KeyType:       keyType(key.Public()),
+		KeyType:       KeyType(key.Public()),
 		PublicKeyPEM:  string(pub),
 		Fingerprint:   fingerprint,
 	}}, nil
@@ -372,7 +372,9 @@ func Fingerprint(pub crypto.PublicKey) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-func keyType(pub crypto.PublicKey) string {
+// KeyType names a public key's type and size as the server's log and
+// reports do: "RSA 2048", "ECDSA P-256".
+func KeyType(pub crypto.PublicKey) string {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		return fmt.Sprintf("RSA %d", k.N.BitLen())
