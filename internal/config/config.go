@@ -8,12 +8,10 @@
 package config
 
 import (
-	"github.com/cfcookies/cfcookies/signer"
-	"net"
-
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -24,6 +22,9 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/cfcookies/cfcookies/internal/auth"
+	"github.com/cfcookies/cfcookies/signer"
 )
 
 // Defaults for --dev with nothing configured.
@@ -176,23 +177,13 @@ func (r RateLimit) String() string {
 
 // Auth says how callers are identified.
 type Auth struct {
-	Mode         AuthMode // AUTH_MODE: AuthOIDC (default), AuthALB or AuthDev (default with dev)
-	OIDCIssuer   string   // OIDC_ISSUER
-	OIDCAudience string   // OIDC_AUDIENCE
-	Cookie       string   // AUTH_COOKIE: name of a cookie carrying the JWT
-	ALBArn       string   // ALB_ARN: the load balancer whose x-amzn-oidc-data is trusted
-	ALBKeysURL   string   // ALB_PUBLIC_KEYS_URL: where ALB signing keys are fetched by kid; "" = the region's endpoint
+	Mode         auth.Mode // AUTH_MODE: auth.ModeOIDC (default), auth.ModeALB or auth.ModeDev (default with dev)
+	OIDCIssuer   string    // OIDC_ISSUER
+	OIDCAudience string    // OIDC_AUDIENCE
+	Cookie       string    // AUTH_COOKIE: name of a cookie carrying the JWT
+	ALBArn       string    // ALB_ARN: the load balancer whose x-amzn-oidc-data is trusted
+	ALBKeysURL   string    // ALB_PUBLIC_KEYS_URL: where ALB signing keys are fetched by kid; "" = the region's endpoint
 }
-
-// AuthMode is AUTH_MODE: how the server identifies callers.
-type AuthMode string
-
-// The values of AUTH_MODE.
-const (
-	AuthOIDC AuthMode = "oidc" // a JWT from OIDC_ISSUER, in Authorization: Bearer or AUTH_COOKIE
-	AuthALB  AuthMode = "alb"  // the x-amzn-oidc-data header signed by the load balancer ALB_ARN
-	AuthDev  AuthMode = "dev"  // the X-Dev-User header, trusted blindly: only with --dev
-)
 
 // LogFormat is LOG_FORMAT: how log lines are written.
 type LogFormat string
@@ -676,13 +667,13 @@ func (l *loader) signing(c *Config) {
 }
 
 func (l *loader) auth(c *Config) {
-	def := AuthOIDC
+	def := auth.ModeOIDC
 	if l.dev {
-		def = AuthDev
+		def = auth.ModeDev
 	}
 	a := &c.Auth
-	a.Mode = choice(l, "AUTH_MODE", def, AuthOIDC, AuthALB, AuthDev)
-	if a.Mode == AuthDev && !l.dev {
+	a.Mode = choice(l, "AUTH_MODE", def, auth.ModeOIDC, auth.ModeALB, auth.ModeDev)
+	if a.Mode == auth.ModeDev && !l.dev {
 		v, _ := l.get("AUTH_MODE")
 		l.fail("AUTH_MODE", v, "only available with --dev")
 	}
@@ -705,14 +696,14 @@ func (l *loader) auth(c *Config) {
 		a.ALBKeysURL = keysURL
 	}
 	switch a.Mode {
-	case AuthOIDC:
+	case auth.ModeOIDC:
 		if a.OIDCIssuer == "" {
 			l.fail("OIDC_ISSUER", "", "required with AUTH_MODE=oidc: the token issuer URL, e.g. https://login.example.com/")
 		}
 		if a.OIDCAudience == "" {
 			l.fail("OIDC_AUDIENCE", "", "required with AUTH_MODE=oidc: the audience (client id) tokens must carry")
 		}
-	case AuthALB:
+	case auth.ModeALB:
 		if a.ALBArn == "" {
 			l.fail("ALB_ARN", "", "required with AUTH_MODE=alb: the ARN of the load balancer that signs x-amzn-oidc-data")
 		}

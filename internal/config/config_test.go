@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/cfcookies/cfcookies/internal/auth"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -285,11 +286,11 @@ func TestLoadAccepts(t *testing.T) {
 		{"oidc issuer on localhost over http", false, map[string]string{"OIDC_ISSUER": "http://localhost:8000/realms/dev"},
 			func(c *Config) (any, any) { return c.Auth.OIDCIssuer, "http://localhost:8000/realms/dev" }},
 		{"alb needs no oidc", false, map[string]string{"AUTH_MODE": "ALB", "OIDC_ISSUER": unset, "OIDC_AUDIENCE": unset, "ALB_ARN": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/x/y"},
-			func(c *Config) (any, any) { return c.Auth.Mode, AuthALB }},
+			func(c *Config) (any, any) { return c.Auth.Mode, auth.ModeALB }},
 		{"alb outside the aws partition with its keys URL", false, map[string]string{"AUTH_MODE": "alb", "ALB_ARN": "arn:aws-us-gov:elasticloadbalancing:us-gov-west-1:123456789012:loadbalancer/app/x/y", "ALB_PUBLIC_KEYS_URL": "https://keys.example.com/us-gov-west-1"},
 			func(c *Config) (any, any) { return c.Auth.ALBKeysURL, "https://keys.example.com/us-gov-west-1" }},
 		{"dev: oidc on request", true, map[string]string{"AUTH_MODE": "oidc", "OIDC_ISSUER": "http://127.0.0.1:8000", "OIDC_AUDIENCE": "x"},
-			func(c *Config) (any, any) { return c.Auth.Mode, AuthOIDC }},
+			func(c *Config) (any, any) { return c.Auth.Mode, auth.ModeOIDC }},
 		{"cors: trimmed, empty entries ignored, deduplicated", false, map[string]string{"CORS_ALLOWED_ORIGINS": " https://a.example.com , ,https://a.example.com,http://localhost:5173,http://127.0.0.1:3000,http://[::1]:3000"},
 			func(c *Config) (any, any) {
 				return c.CORSAllowedOrigins, []string{"https://a.example.com", "http://localhost:5173", "http://127.0.0.1:3000", "http://[::1]:3000"}
