@@ -47,7 +47,8 @@ type Decision struct {
 	KeyPairID string
 	// Policy is the cookies' policy once its signature verified and it
 	// parsed, nil when the check stopped before: a policy is never read
-	// before its signature is checked.
+	// before its signature is checked. It is for showing a person, like
+	// `server verify` does; log Reason, not the policy.
 	Policy *Policy
 	// Condition names the policy condition that denied the request:
 	// "Resource", "DateLessThan", "DateGreaterThan" or "IpAddress", as the
