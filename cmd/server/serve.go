@@ -54,7 +54,7 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 	wg.Go(func() { store.Run(ctx) })
 
 	authn, err := auth.New(ctx, auth.Options{
-		Mode:     auth.Mode(cfg.Auth.Mode),
+		Mode:     cfg.Auth.Mode,
 		AllowDev: cfg.Dev,
 		OIDC:     auth.OIDCConfig{Issuer: cfg.Auth.OIDCIssuer, Audience: cfg.Auth.OIDCAudience, Cookie: cfg.Auth.Cookie},
 		ALB:      auth.ALBConfig{ARN: cfg.Auth.ALBArn, KeysBaseURL: cfg.Auth.ALBKeysURL},
