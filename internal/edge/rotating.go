@@ -13,7 +13,8 @@ import (
 // NewRotatingCDN returns the emulated distribution of NewCDN for a signing
 // key that changes: its trusted key group is every key current has
 // returned since, as a key group holds the old and the new key during a
-// rotation. current is asked on every request (it is a key store's
+// rotation, up to the signer.MaxKeys most recent (a key group holds no
+// more). current is asked on every request (it is a key store's
 // Signer method in `server --dev`); a new key rebuilds the Verifier. Until
 // current returns a key, requests are answered 503.
 //
@@ -42,6 +43,7 @@ type rotatingCDN struct {
 	mu      sync.Mutex
 	signer  *signer.Signer // the key cdn was last built for
 	trusted map[string]crypto.PublicKey
+	order   []string // the trusted key pair IDs, oldest first
 	cdn     http.Handler
 }
 
@@ -54,7 +56,15 @@ func (c *rotatingCDN) handler() (http.Handler, error) {
 	if sg == nil || sg == c.signer {
 		return c.cdn, nil
 	}
-	c.trusted[sg.KeyPairID()] = sg.Public()
+	id := sg.KeyPairID()
+	if _, ok := c.trusted[id]; !ok {
+		c.order = append(c.order, id)
+	}
+	c.trusted[id] = sg.Public()
+	if len(c.order) > signer.MaxKeys {
+		delete(c.trusted, c.order[0])
+		c.order = c.order[1:]
+	}
 	v, err := NewVerifier(maps.Clone(c.trusted), VerifierOptions{})
 	if err != nil {
 		return nil, err

@@ -2,6 +2,10 @@ package edge
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -48,6 +52,42 @@ func TestRotatingCDN(t *testing.T) {
 		if w := serve(h, get(url, cookies...)); w.Code != http.StatusOK {
 			t.Errorf("after the rotation, cookies of the %s: %d, want 200: %s", name, w.Code, w.Body)
 		}
+	}
+}
+
+// A key group holds signer.MaxKeys keys: the oldest leaves it when
+// another is loaded.
+func TestRotatingCDNKeepsTheNewestKeys(t *testing.T) {
+	t.Parallel()
+	var current atomic.Pointer[signer.Signer]
+	h, err := NewRotatingCDN(current.Load, CDNOptions{Now: func() time.Time { return t0.Add(time.Minute) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := signer.Grant{Resource: cdnBase + "/media/dev/*", Expires: t0.Add(10 * time.Minute)}
+	url := cdnBase + "/media/dev/image.svg"
+	var cookies [][]*http.Cookie
+	for i := range signer.MaxKeys + 1 {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := fmt.Sprintf("K%dROTATED", i)
+		s, err := signer.New(id, key, signer.Options{HashAlgorithm: signer.SHA256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		current.Store(s)
+		cookies = append(cookies, signCookies(t, id, key, signer.SHA256, grant))
+		if w := serve(h, get(url, cookies[i]...)); w.Code != http.StatusOK {
+			t.Fatalf("key %d of %d: %d, want 200: %s", i+1, signer.MaxKeys+1, w.Code, w.Body)
+		}
+	}
+	if w := serve(h, get(url, cookies[0]...)); w.Code != http.StatusForbidden {
+		t.Errorf("the oldest key, after %d newer ones: %d, want 403", signer.MaxKeys, w.Code)
+	}
+	if w := serve(h, get(url, cookies[1]...)); w.Code != http.StatusOK {
+		t.Errorf("the second key: %d, want 200", w.Code)
 	}
 }
 
