@@ -246,7 +246,7 @@ func FuzzFindPolicy(f *testing.F) {
 	}
 	f.Add("x")
 	f.Fuzz(func(t *testing.T, value string) {
-		if len(value) > maxFuzzBody*2 {
+		if len(value) > maxFuzzBody {
 			return
 		}
 		var j jar
