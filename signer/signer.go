@@ -1,6 +1,7 @@
 package signer
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -183,8 +184,15 @@ func (s Signed) String() string {
 }
 
 // Sign validates g, refuses it if it has already expired, and signs its
-// policy.
+// policy. It is SignContext with context.Background().
 func (s *Signer) Sign(g Grant) (Signed, error) {
+	return s.SignContext(context.Background(), g)
+}
+
+// SignContext is Sign with a context for the key: a key that is a
+// [ContextSigner], such as one held in AWS KMS, signs with ctx, so a
+// request's deadline or cancellation reaches it. Other keys ignore ctx.
+func (s *Signer) SignContext(ctx context.Context, g Grant) (Signed, error) {
 	if s.zero() {
 		return Signed{}, fmt.Errorf("%w: Signer (New)", ErrZeroValue)
 	}
@@ -195,7 +203,7 @@ func (s *Signer) Sign(g Grant) (Signed, error) {
 	if !s.now().Before(time.Unix(g.Expires.Unix(), 0)) {
 		return Signed{}, fmt.Errorf("%w: expiration %s is not after now", ErrExpired, g.Expires.UTC().Format(time.RFC3339))
 	}
-	sig, err := s.signPolicy(g, policy)
+	sig, err := s.signPolicy(ctx, g, policy)
 	if err != nil {
 		return Signed{}, err
 	}
@@ -210,7 +218,7 @@ func (s *Signer) Sign(g Grant) (Signed, error) {
 }
 
 // signPolicy returns the CloudFront base64 signature of policy, the JSON of g.
-func (s *Signer) signPolicy(g Grant, policy []byte) (string, error) {
+func (s *Signer) signPolicy(ctx context.Context, g Grant, policy []byte) (string, error) {
 	if s.isRSA && s.hash == SHA1 && g.NotBefore.IsZero() && !g.IPRange.IsValid() {
 		// The AWS module writes a resource-and-expiry policy byte for byte
 		// as appendPolicy does (TestSignModuleAgrees), so its signature is
@@ -222,7 +230,13 @@ func (s *Signer) signPolicy(g Grant, policy []byte) (string, error) {
 		return string(sig), nil
 	}
 	h := s.hash.crypto()
-	sig, err := s.key.Sign(rand.Reader, s.hash.digest(policy), h)
+	var sig []byte
+	var err error
+	if k, ok := s.key.(ContextSigner); ok {
+		sig, err = k.SignContext(ctx, s.hash.digest(policy), h)
+	} else {
+		sig, err = s.key.Sign(rand.Reader, s.hash.digest(policy), h)
+	}
 	if err != nil {
 		return "", fmt.Errorf("signer: sign policy: %w", err)
 	}
