@@ -301,6 +301,11 @@ func (h *Handler[ID]) ServeClear(w http.ResponseWriter, _ *http.Request) {
 // because no key has loaded yet: key stores retry within seconds.
 const notReadyRetryAfter = "5"
 
+// unavailableRetryAfter is the Retry-After, in seconds, of an issuance
+// whose key could not sign (ErrKeyUnavailable): remote quotas, such as
+// KMS's, are counted per second.
+const unavailableRetryAfter = "1"
+
 // ServeIssue identifies the caller, reads the scopes it asks for, signs
 // one policy per scope with one key, sets every scope's cookies and
 // answers 200 with their expiry; or sets no cookie and answers a problem.
@@ -336,6 +341,9 @@ func (h *Handler[ID]) issue(w http.ResponseWriter, r *http.Request) error {
 	var buf [4]issuedGrant[ID]
 	grants, err := h.grant(r, sg, id, scopes, buf[:0])
 	if err != nil {
+		if AsError(err).Type == ProblemKeyUnavailable {
+			w.Header().Set("Retry-After", unavailableRetryAfter)
+		}
 		return err
 	}
 	if err := h.setCookies(w.Header(), grants); err != nil {
@@ -455,6 +463,10 @@ func (h *Handler[ID]) grant(r *http.Request, sg *signer.Signer, id ID, scopes []
 		}
 		if err != nil {
 			e := AsError(err)
+			if errors.Is(err, ErrKeyUnavailable) {
+				e = &Error{Status: http.StatusServiceUnavailable, Type: ProblemKeyUnavailable,
+					Detail: "the signing key cannot sign for now; retry after the number of seconds in Retry-After", Err: err}
+			}
 			e.Scope = sc.Name
 			return nil, e
 		}

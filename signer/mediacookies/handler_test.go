@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -279,6 +280,45 @@ func TestSigningFails(t *testing.T) {
 	problemOf(t, w, 500, ProblemInternal)
 	if strings.Contains(w.Body.String(), "kms") || refused == nil || !strings.Contains(refused.Err.Error(), "throttled") || refused.Scope != "private" {
 		t.Errorf("body %s, hook %v", w.Body, refused)
+	}
+}
+
+// A key that cannot sign for now (ErrKeyUnavailable) is a 503 with
+// Retry-After and no cookie, even when another scope of the answer
+// signed; through the signature cache too, which keeps no failure: the
+// next request signs again.
+func TestKeyUnavailable(t *testing.T) {
+	t.Parallel()
+	for _, cache := range []int{0, 16} {
+		t.Run(fmt.Sprintf("cache %d", cache), func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			key := keyFunc(func() ([]byte, error) {
+				if calls.Add(1) == 2 { // the second scope's policy
+					return nil, fmt.Errorf("kms: ThrottlingException: %w", ErrKeyUnavailable)
+				}
+				return ecdsa.SignASN1(rand.Reader, ecKey, make([]byte, 32))
+			})
+			var refused *Error
+			c := testConfig(t, newSigner(t, "K2JCJMDEHXQW5F", key, func() time.Time { return testNow }))
+			c.SignatureCache = cache
+			c.Hooks.Refused = func(_ *http.Request, e *Error) { refused = e }
+			h := newHandler(t, c)
+			w := serve(h, "POST", "", "X-User", "alice", "X-Role", "staff")
+			problemOf(t, w, http.StatusServiceUnavailable, ProblemKeyUnavailable)
+			if got := w.Header().Get("Retry-After"); got != "1" {
+				t.Errorf("Retry-After %q, want 1", got)
+			}
+			if strings.Contains(w.Body.String(), "kms") || strings.Contains(w.Body.String(), "Throttling") {
+				t.Errorf("the body tells the cause: %s", w.Body)
+			}
+			if refused == nil || refused.Scope != "staff" || !errors.Is(refused, ErrKeyUnavailable) {
+				t.Fatalf("Refused hook got %v", refused)
+			}
+			if w := serve(h, "POST", "", "X-User", "alice", "X-Role", "staff"); w.Code != http.StatusOK || len(w.Result().Cookies()) == 0 {
+				t.Errorf("the next request: %d, %d cookies", w.Code, len(w.Result().Cookies()))
+			}
+		})
 	}
 }
 

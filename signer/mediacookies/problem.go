@@ -22,8 +22,17 @@ const (
 	ProblemUnsupportedMedia = "unsupported-media-type" // 415: a body that is not application/json
 	ProblemMethodNotAllowed = "method-not-allowed"     // 405: from Handler.ServeHTTP
 	ProblemNotReady         = "not-ready"              // 503: no signing key yet
+	ProblemKeyUnavailable   = "key-unavailable"        // 503: the key cannot sign for now (see ErrKeyUnavailable)
 	ProblemInternal         = "internal"               // 500: anything else; the client learns nothing more
 )
+
+// ErrKeyUnavailable, wrapped by the error of a key's Sign method, says
+// that the key cannot sign for now but may soon: a key held in a remote
+// service (AWS KMS, an HSM) that throttles, fails or cannot be reached.
+// The issuance is then answered 503 [ProblemKeyUnavailable] with
+// Retry-After, instead of 500, and sets no cookie. Any other signing
+// error is a 500 [ProblemInternal].
+var ErrKeyUnavailable = errors.New("mediacookies: signing key unavailable")
 
 // An Error is an answer that refuses or fails a request: Status, Type
 // and Detail go to the client as problem+json, Err (the cause) only to
