@@ -50,6 +50,7 @@ func TestSignContextReachesTheKey(t *testing.T) {
 	}{
 		{"RSA SHA256", "testdata/keys/rsa2048-pkcs8.pem", signer.SHA256, false},
 		{"ECDSA", "testdata/vectors/test-ecdsa-key-sec1.pem", signer.SHA256, false},
+		{"RSA SHA1", "testdata/keys/rsa2048-pkcs8.pem", signer.SHA1, false},
 		{"RSA SHA1 with an IP range", "testdata/keys/rsa2048-pkcs8.pem", signer.SHA1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

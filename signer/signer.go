@@ -219,10 +219,11 @@ func (s *Signer) SignContext(ctx context.Context, g Grant) (Signed, error) {
 
 // signPolicy returns the CloudFront base64 signature of policy, the JSON of g.
 func (s *Signer) signPolicy(ctx context.Context, g Grant, policy []byte) (string, error) {
-	if s.isRSA && s.hash == SHA1 && g.NotBefore.IsZero() && !g.IPRange.IsValid() {
+	ck, withCtx := s.key.(ContextSigner)
+	if !withCtx && s.isRSA && s.hash == SHA1 && g.NotBefore.IsZero() && !g.IPRange.IsValid() {
 		// The AWS module writes a resource-and-expiry policy byte for byte
 		// as appendPolicy does (TestSignModuleAgrees), so its signature is
-		// the signature of policy.
+		// the signature of policy. A ContextSigner signs below, with ctx.
 		sig, _, err := sign.NewCannedPolicy(g.Resource, time.Unix(g.Expires.Unix(), 0)).Sign(s.key)
 		if err != nil {
 			return "", fmt.Errorf("signer: sign policy: %w", err)
@@ -232,8 +233,8 @@ func (s *Signer) signPolicy(ctx context.Context, g Grant, policy []byte) (string
 	h := s.hash.crypto()
 	var sig []byte
 	var err error
-	if k, ok := s.key.(ContextSigner); ok {
-		sig, err = k.SignContext(ctx, s.hash.digest(policy), h)
+	if withCtx {
+		sig, err = ck.SignContext(ctx, s.hash.digest(policy), h)
 	} else {
 		sig, err = s.key.Sign(rand.Reader, s.hash.digest(policy), h)
 	}
