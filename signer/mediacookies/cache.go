@@ -1,6 +1,9 @@
 package mediacookies
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,7 +81,12 @@ func (c *sigCache) generation(sg *signer.Signer) *cacheGen {
 	return g
 }
 
-func (c *sigCache) sign(sg *signer.Signer, g signer.Grant) (signer.Signed, error) {
+// sign returns the cached signature of g's policy or signs it with sg,
+// passing ctx to the key (signer.Signer.SignContext). A request waiting
+// for another's signature of the same policy stops waiting when its own
+// ctx ends, and signs itself when the other gave up because its context
+// ended.
+func (c *sigCache) sign(ctx context.Context, sg *signer.Signer, g signer.Grant) (signer.Signed, error) {
 	policy, err := g.Policy()
 	if err != nil {
 		return signer.Signed{}, err
@@ -94,30 +102,40 @@ func (c *sigCache) sign(sg *signer.Signer, g signer.Grant) (signer.Signed, error
 	}
 	c.misses.Add(1)
 	key := string(policy)
-	gen.mu.Lock()
-	if s, ok := gen.entries[key]; ok && now.Before(s.Expires) {
-		gen.mu.Unlock() // signed since the lookup
-		return s, nil
-	}
-	if f, ok := gen.flight[key]; ok {
+	for {
+		gen.mu.Lock()
+		if s, ok := gen.entries[key]; ok && now.Before(s.Expires) {
+			gen.mu.Unlock() // signed since the lookup
+			return s, nil
+		}
+		if f, ok := gen.flight[key]; ok {
+			gen.mu.Unlock()
+			select {
+			case <-f.done:
+			case <-ctx.Done():
+				return signer.Signed{}, fmt.Errorf("mediacookies: waiting for the signature of the same policy: %w", context.Cause(ctx))
+			}
+			if f.err != nil && ctx.Err() == nil &&
+				(errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) {
+				continue // its request gave up, not the key: sign for this one
+			}
+			return f.signed, f.err
+		}
+		f := &flight{done: make(chan struct{})}
+		gen.flight[key] = f
 		gen.mu.Unlock()
-		<-f.done
+
+		f.signed, f.err = sg.SignContext(ctx, g)
+
+		gen.mu.Lock()
+		delete(gen.flight, key)
+		if f.err == nil {
+			gen.add(key, f.signed, c.size, now)
+		}
+		gen.mu.Unlock()
+		close(f.done)
 		return f.signed, f.err
 	}
-	f := &flight{done: make(chan struct{})}
-	gen.flight[key] = f
-	gen.mu.Unlock()
-
-	f.signed, f.err = sg.Sign(g)
-
-	gen.mu.Lock()
-	delete(gen.flight, key)
-	if f.err == nil {
-		gen.add(key, f.signed, c.size, now)
-	}
-	gen.mu.Unlock()
-	close(f.done)
-	return f.signed, f.err
 }
 
 // add stores an entry, making room first when the cache is full. The

@@ -1,6 +1,7 @@
 package mediacookies
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -457,7 +458,7 @@ func (h *Handler[ID]) grant(r *http.Request, sg *signer.Signer, id ID, scopes []
 		expires := policyExpiry(now, sc.TTL, h.cfg.ExpiryGranularity)
 		g := signer.Grant{Resource: h.base + path, Expires: expires, IPRange: ipRange}
 		start := time.Now()
-		signed, err := h.sign(sg, g)
+		signed, err := h.sign(r.Context(), sg, g)
 		if h.cfg.Hooks.Signed != nil {
 			h.cfg.Hooks.Signed(r, time.Since(start))
 		}
@@ -479,12 +480,13 @@ func (h *Handler[ID]) grant(r *http.Request, sg *signer.Signer, id ID, scopes []
 	return grants, nil
 }
 
-// sign signs g with sg, through the signature cache when there is one.
-func (h *Handler[ID]) sign(sg *signer.Signer, g signer.Grant) (signer.Signed, error) {
+// sign signs g with sg, through the signature cache when there is one,
+// passing ctx, the request's context, to the key.
+func (h *Handler[ID]) sign(ctx context.Context, sg *signer.Signer, g signer.Grant) (signer.Signed, error) {
 	if h.cache != nil {
-		return h.cache.sign(sg, g)
+		return h.cache.sign(ctx, sg, g)
 	}
-	return sg.Sign(g)
+	return sg.SignContext(ctx, g)
 }
 
 // setCookies adds every grant's cookies to hd, or none: a grant whose
