@@ -23,10 +23,11 @@ ARG GOPROXY
 ENV CGO_ENABLED=0 GOTOOLCHAIN=local
 WORKDIR /src
 # Modules first: this layer is rebuilt only when a go.mod or go.sum changes.
-# go.mod replaces the library module with its directory, ./signer, so its
-# go.mod and go.sum must be there before go mod download.
+# go.mod replaces the library modules with their directories, ./signer and
+# ./kmssigner, so their go.mod and go.sum must be there before go mod download.
 COPY go.mod go.sum ./
 COPY signer/go.mod signer/go.sum ./signer/
+COPY kmssigner/go.mod kmssigner/go.sum ./kmssigner/
 RUN go mod download
 COPY . .
 # VERSION comes after the module layer so a new version reuses it.
