@@ -11,18 +11,30 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT_DIR     := $(CURDIR)/.cache/golangci-lint-$(GOLANGCI_LINT_VERSION)
 GOLANGCI_LINT         := $(GOLANGCI_LINT_DIR)/golangci-lint
 
+# local-kms, the KMS emulator the KMS tests run (kmssigner/kmstest), is built
+# once per version into .cache/ by `make localkms`; when it is there the tests
+# find it through LOCAL_KMS_BIN, exported here, and build nothing. Keep the
+# version equal to kmstest.LocalKMSVersion (internal/integration checks it).
+LOCAL_KMS_VERSION ?= v0.0.0-20260228092603-2a5e92d09ab6
+LOCAL_KMS_DIR     := $(CURDIR)/.cache/local-kms-$(LOCAL_KMS_VERSION)
+ifeq ($(origin LOCAL_KMS_BIN),undefined)
+LOCAL_KMS_BIN := $(wildcard $(LOCAL_KMS_DIR)/local-kms)
+endif
+export LOCAL_KMS_BIN
+
 # The Go modules of the repository: the library (signer/, a module of its own
-# so that importing it brings none of the server's dependencies) and the
-# server (.), which requires it through a replace. go test ./... stops at a
+# so that importing it brings none of the server's dependencies), the KMS key
+# (kmssigner/, its own module so that the library needs no AWS client) and the
+# server (.), which requires them through replaces. go test ./... stops at a
 # nested module, so the Go targets below run in each module's directory,
-# nested modules (the library) first. Every go.mod found is a module here.
+# nested modules (the libraries) first. Every go.mod found is a module here.
 GO_MODULE_DIRS := $(patsubst ./%,%,$(patsubst %/go.mod,%,$(shell find . \( -name .git -o -name .cache -o -name node_modules -o -name testdata \) -prune -o -name go.mod -print)))
 MODULES        := $(sort $(filter-out .,$(GO_MODULE_DIRS))) .
 # in_modules runs a shell command in every module's directory, stopping at
 # the first module where it fails.
 in_modules = @set -e; for m in $(MODULES); do echo "== $$m: $(1)"; (cd $$m && $(1)); done
 
-.PHONY: help check test race image vet lint fmt golangci-lint tools download tffmt soak fuzz run openssl loadtest
+.PHONY: help check test race image vet lint fmt golangci-lint tools download tffmt soak fuzz run openssl loadtest localkms
 
 ## help: list the targets
 help:
@@ -55,6 +67,13 @@ tools: $(GOLANGCI_LINT)
 ## download: every module's requirements into the module cache
 download:
 	$(call in_modules,$(GO) mod download)
+
+## localkms: build local-kms, the KMS emulator of the KMS tests, into .cache/ (CI does, so that they never skip)
+localkms: $(LOCAL_KMS_DIR)/local-kms
+
+$(LOCAL_KMS_DIR)/local-kms:
+	@echo "local-kms: installing $(LOCAL_KMS_VERSION) into $(LOCAL_KMS_DIR)"
+	@GOBIN=$(LOCAL_KMS_DIR) GOFLAGS= GOWORK=off CGO_ENABLED=0 $(GO) install github.com/nsmithuk/local-kms@$(LOCAL_KMS_VERSION)
 
 $(GOLANGCI_LINT):
 	@echo "golangci-lint: installing $(GOLANGCI_LINT_VERSION) into $(GOLANGCI_LINT_DIR)"
