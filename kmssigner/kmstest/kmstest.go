@@ -82,7 +82,7 @@ const (
 // environment has CI=true.
 //
 // The re-run gets -test.v, -test.short, the test's remaining time and, for
-// a benchmark, -test.benchtime and -test.benchmem; it runs the whole
+// a benchmark, -test.benchtime, -test.benchmem and -test.count; it runs the whole
 // calling test, subtests included, as -test.run selects tests by name.
 func Isolated(tb testing.TB) bool {
 	tb.Helper()
@@ -237,12 +237,13 @@ func rerun(tb testing.TB, unshare []string, bin string) {
 	}
 	pattern := namePattern(tb.Name())
 	_, isBench := tb.(*testing.B)
-	args := []string{"-test.v=true", "-test.count=1"}
+	args := []string{"-test.v=true"}
 	if isBench {
+		// A skipped benchmark is not run again: the re-run repeats it.
 		args = append(args, "-test.run=^$", "-test.bench="+pattern)
-		args = append(args, flagArgs("test.benchtime", "test.benchmem")...)
+		args = append(args, flagArgs("test.benchtime", "test.benchmem", "test.count")...)
 	} else {
-		args = append(args, "-test.run="+pattern)
+		args = append(args, "-test.count=1", "-test.run="+pattern)
 	}
 	args = append(args, flagArgs("test.short")...)
 
