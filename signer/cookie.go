@@ -76,6 +76,15 @@ type CookieOptions struct {
 	ScriptReadable bool
 }
 
+// Check reports whether browsers keep cookies set with o and net/http
+// writes them unchanged, whatever resource they unlock: a Path, when set,
+// starts with "/" and is printable ASCII without ";" or ","; a Domain, when
+// set, is a host name (one leading dot allowed); SameSite is a value
+// net/http writes, and None only with Secure. The errors wrap
+// ErrCookiePath, ErrCookieDomain or ErrCookieSameSite. CheckResource,
+// Signed.Cookies, NewCookieHeader and ExpireCookies check the same.
+func (o CookieOptions) Check() error { return o.validate() }
+
 func (o CookieOptions) validate() error {
 	if o.Path != "" && (!strings.HasPrefix(o.Path, "/") || strings.ContainsAny(o.Path, ";,") || !printable(o.Path)) {
 		return fmt.Errorf("%w: %q must start with / and be printable ASCII without ; or ,", ErrCookiePath, o.Path)
@@ -96,16 +105,16 @@ func (o CookieOptions) validate() error {
 }
 
 // CheckResource reports whether cookies set with o are sent with the
-// requests resource (a Grant's Resource) unlocks: o must be valid, its
-// Domain, when set, must domain-match the resource's host (equal to it, or
-// a parent of it: "example.com" for "media.example.com"; after a wildcard
-// in the host, a parent of what follows it), and its Path must be a
-// prefix of the resource's path ending on a segment boundary ("*" and "?"
-// in the resource's path match as in CloudFront; a resource "*" covers
-// everything). The errors wrap ErrCookieDomain, ErrCookiePath or
-// ErrCookieSameSite (ErrInvalidGrant for a resource without
-// scheme://host), and quote neither the resource's path nor any cookie
-// value.
+// requests resource (a Grant's Resource) unlocks: o must be valid (see
+// Check), its Domain, when set, must domain-match the resource's host
+// (equal to it, or a parent of it: "example.com" for "media.example.com";
+// after a wildcard in the host, a parent of what follows it; see
+// DomainMatch), and its Path must be a prefix of the resource's path
+// ending on a segment boundary ("*" and "?" in the resource's path match
+// as in CloudFront; a resource "*" covers everything). The errors wrap
+// ErrCookieDomain, ErrCookiePath or ErrCookieSameSite (ErrInvalidGrant for
+// a resource without scheme://host), and quote neither the resource's
+// path nor any cookie value.
 func (o CookieOptions) CheckResource(resource string) error {
 	if err := o.validate(); err != nil {
 		return err
@@ -142,26 +151,53 @@ func checkScope(domain, path, resource string) error {
 }
 
 // domainCovers reports whether cookies with Domain domain (lower case, no
-// leading dot) are sent to every host the resource host pattern matches.
+// leading dot) are sent to every host the resource host pattern matches:
+// after a wildcard, to a parent of what follows it.
 func domainCovers(domain, host string) bool {
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
 		host = host[:i] // the port: cookies ignore it
 	}
 	if i := strings.LastIndexAny(host, "*?"); i >= 0 {
 		suffix := host[i+1:]
-		return len(suffix) > len(domain) && strings.EqualFold(suffix[len(suffix)-len(domain):], domain) &&
-			suffix[len(suffix)-len(domain)-1] == '.'
+		return len(suffix) > len(domain) && DomainMatch(suffix, domain)
 	}
-	if strings.EqualFold(host, domain) {
-		return true
+	return DomainMatch(host, domain)
+}
+
+// DomainMatch reports whether a browser sends a cookie whose Domain is
+// cookieDomain to host, a host name without a port: whether host is
+// cookieDomain or a subdomain of it (RFC 6265 section 5.1.3,
+// domain-match), ignoring case. cookieDomain is the attribute as browsers
+// keep it, without the one leading dot they drop: "example.com" matches
+// "example.com" and "media.example.com", not "ample.com" or
+// "example.com.evil.test". An empty cookieDomain matches no host: a
+// cookie without Domain is host-only, sent back to the host that set it
+// alone.
+func DomainMatch(host, cookieDomain string) bool {
+	d := cookieDomain
+	if d == "" || len(host) < len(d) || !strings.EqualFold(host[len(host)-len(d):], d) {
+		return false
 	}
-	return len(host) > len(domain) && strings.EqualFold(host[len(host)-len(domain):], domain) &&
-		host[len(host)-len(domain)-1] == '.'
+	return len(host) == len(d) || host[len(host)-len(d)-1] == '.'
+}
+
+// PathMatch reports whether a browser sends a cookie whose Path is
+// cookiePath with a request for path (RFC 6265 section 5.1.4,
+// path-match): cookiePath is path, or a prefix of it that ends in "/" or
+// is followed in path by "/". "/media" matches "/media" and
+// "/media/a.mp4", not "/mediabox". Unlike a policy's Resource, neither
+// holds wildcards.
+func PathMatch(path, cookiePath string) bool {
+	if !strings.HasPrefix(path, cookiePath) {
+		return false
+	}
+	return len(path) == len(cookiePath) || strings.HasSuffix(cookiePath, "/") || path[len(cookiePath)] == '/'
 }
 
 // pathCovers reports whether cookie path p is a prefix of resource path
 // pattern rp ending on a segment boundary, "*" in rp matching any run and
-// "?" any one byte.
+// "?" any one byte: whether some request the resource unlocks carries the
+// cookies. Without a wildcard in rp it is PathMatch(rp, p).
 func pathCovers(p, rp string) bool {
 	i := 0
 	for ; i < len(p); i++ {

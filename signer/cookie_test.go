@@ -66,12 +66,6 @@ func TestCookiesAttributes(t *testing.T) {
 					t.Fatalf("cookie %d is %s, want %s", i, c.Name, names[i])
 				}
 				line := c.String()
-				if i == 3 { // SHA1: the hash cookie is cleared
-					if c.MaxAge != -1 || c.Value != "" || !strings.Contains(line, "Max-Age=0") {
-						t.Errorf("hash cookie not expired: %s", line)
-					}
-					continue
-				}
 				if got := line[len(c.Name)+1+len(c.Value):]; got != tt.want {
 					t.Errorf("%s attributes\n got %s\nwant %s", c.Name, got, tt.want)
 				}
@@ -79,20 +73,59 @@ func TestCookiesAttributes(t *testing.T) {
 			if cookies[2].Value != "K2JCJMDEHXQW5F" {
 				t.Errorf("key pair id cookie %q", cookies[2].Value)
 			}
+			if cookies[3].Value != "SHA256" { // the zero Options sign with SHA256
+				t.Errorf("hash cookie %q, want SHA256", cookies[3].Value)
+			}
 		})
 	}
 }
 
-func TestCookiesSHA256SetsHashCookie(t *testing.T) {
+// With SHA1 the CloudFront-Hash-Algorithm cookie is expired, so that one
+// left by an earlier SHA256 signer cannot make CloudFront check a SHA-1
+// signature with SHA-256; the other three keep their attributes.
+func TestCookiesSHA1ExpiresHashCookie(t *testing.T) {
 	t.Parallel()
-	s := testSigner(t, Options{HashAlgorithm: SHA256})
-	cookies, err := s.Cookies(Grant{Resource: "https://m.example.com/*", Expires: testExpires}, CookieOptions{})
+	g := Grant{Resource: "https://m.example.com/*", Expires: testExpires}
+	sha256Signed, err := testSigner(t, Options{}).Sign(g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := cookies[3]; c.Name != CookieHashAlgorithm || c.Value != "SHA256" || c.MaxAge != 600 {
-		t.Fatalf("hash cookie %s", c)
+	// Made by hand, it needs no SHA-1 and runs under GODEBUG=fips140=only.
+	byHand := sha256Signed
+	byHand.HashAlgorithm = SHA1
+	check := func(t *testing.T, s Signed) {
+		t.Helper()
+		cookies, err := s.Cookies(CookieOptions{Domain: "example.com"}, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cookies) != 4 {
+			t.Fatalf("%d cookies, want 4", len(cookies))
+		}
+		for _, c := range cookies[:3] {
+			if c.MaxAge != 600 || c.Value == "" {
+				t.Errorf("%s: MaxAge %d, value of %d bytes", c.Name, c.MaxAge, len(c.Value))
+			}
+		}
+		c := cookies[3]
+		line := c.String()
+		if c.Name != CookieHashAlgorithm || c.MaxAge != -1 || c.Value != "" || !strings.Contains(line, "Max-Age=0") ||
+			!strings.Contains(line, "Domain=example.com") || !strings.Contains(line, "Path=/") {
+			t.Errorf("hash cookie not expired with the others' Domain and Path: %s", line)
+		}
 	}
+	t.Run("made by hand", func(t *testing.T) { check(t, byHand) })
+	t.Run("signed", func(t *testing.T) {
+		skipSHA1InFIPS(t)
+		signed, err := testSigner(t, Options{HashAlgorithm: SHA1}).Sign(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if signed.HashAlgorithm != SHA1 {
+			t.Fatalf("HashAlgorithm %s, want SHA1", signed.HashAlgorithm)
+		}
+		check(t, signed)
+	})
 }
 
 func TestCookiesMaxAgeRoundsUp(t *testing.T) {
@@ -139,6 +172,59 @@ func TestCookiesRefused(t *testing.T) {
 	}
 }
 
+// TestDomainMatch is RFC 6265's domain-match: the host is the cookie's
+// Domain or under it, on a dot.
+func TestDomainMatch(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		host, domain string
+		want         bool
+	}{
+		{"example.com", "example.com", true},
+		{"media.example.com", "example.com", true},
+		{"a.media.example.com", "example.com", true},
+		{"Media.Example.COM", "example.com", true},
+		{"media.example.com", "Example.com", true},
+		{"example.com", "media.example.com", false}, // a child of the host
+		{"media.example.com", "ample.com", false},   // not on a dot
+		{"media.example.org", "example.com", false},
+		{"example.com.evil.test", "example.com", false},
+		{"media.example.com", ".example.com", false}, // the leading dot is the caller's to drop
+		{"example.com", "", false},                   // host-only: no Domain to match
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		if got := DomainMatch(tt.host, tt.domain); got != tt.want {
+			t.Errorf("DomainMatch(%q, %q) = %v, want %v", tt.host, tt.domain, got, tt.want)
+		}
+	}
+}
+
+// TestPathMatch is RFC 6265's path-match: the cookie's Path is the path,
+// or a prefix of it on a segment boundary.
+func TestPathMatch(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		path, cookiePath string
+		want             bool
+	}{
+		{"/media", "/media", true},
+		{"/media/a.mp4", "/media", true},
+		{"/media/a.mp4", "/media/", true},
+		{"/media/a.mp4", "/", true},
+		{"/mediabox", "/media", false},
+		{"/media", "/media/", false},
+		{"/Media/a", "/media", false}, // case-sensitive
+		{"/auth", "/media", false},
+		{"/media/*", "/media/a", false}, // no wildcards
+	}
+	for _, tt := range tests {
+		if got := PathMatch(tt.path, tt.cookiePath); got != tt.want {
+			t.Errorf("PathMatch(%q, %q) = %v, want %v", tt.path, tt.cookiePath, got, tt.want)
+		}
+	}
+}
+
 func TestExpireCookies(t *testing.T) {
 	t.Parallel()
 	cookies, err := ExpireCookies(CookieOptions{Domain: "example.com", Path: "/media/"})
@@ -179,7 +265,7 @@ func TestNew(t *testing.T) {
 	if s, err := New("K1", p256, Options{}); err != nil || s.HashAlgorithm() != SHA256 {
 		t.Errorf("ECDSA default hash: %v, %v", s, err)
 	}
-	if s, err := New("K1", rsaKey, Options{}); err != nil || s.HashAlgorithm() != SHA1 || s.KeyPairID() != "K1" {
+	if s, err := New("K1", rsaKey, Options{}); err != nil || s.HashAlgorithm() != SHA256 || s.KeyPairID() != "K1" {
 		t.Errorf("RSA default hash: %v, %v", s, err)
 	}
 	for name, tc := range map[string]struct {
@@ -205,7 +291,11 @@ func TestNew(t *testing.T) {
 // -race) and checks every result verifies.
 func TestConcurrentSigning(t *testing.T) {
 	t.Parallel()
-	for _, s := range []*Signer{testSigner(t, Options{}), testSigner(t, Options{HashAlgorithm: SHA256})} {
+	signers := []*Signer{testSigner(t, Options{})}
+	if !fips140Only() { // SHA-1 is refused there
+		signers = append(signers, testSigner(t, Options{HashAlgorithm: SHA1}))
+	}
+	for _, s := range signers {
 		var wg sync.WaitGroup
 		errs := make(chan error, 32)
 		for i := range 32 {
@@ -253,6 +343,10 @@ func TestCookieHeaderMatchesSetCookie(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// SHA1 values (SHA-256 ones relabelled, which CookieHeader cannot
+	// tell): their hash cookie is the expired one.
+	sha1Signed := rsaSigned
+	sha1Signed.HashAlgorithm = SHA1
 	odd := rsaSigned
 	odd.Policy, odd.KeyPairID = "has space", `q"uote`
 	empty := sha256Signed
@@ -268,7 +362,7 @@ func TestCookieHeaderMatchesSetCookie(t *testing.T) {
 		{Path: "/tenants/t1/", SameSite: http.SameSiteDefaultMode},
 	}
 	written := 0
-	for _, s := range []Signed{rsaSigned, sha256Signed, odd, empty, handMade} {
+	for _, s := range []Signed{rsaSigned, sha256Signed, sha1Signed, odd, empty, handMade} {
 		for _, o := range options {
 			for _, now := range []time.Time{testNow, testExpires.Add(-time.Second), testExpires.Add(-1500 * time.Millisecond)} {
 				f, err := NewCookieHeader(o)
@@ -341,7 +435,7 @@ func FuzzCookieHeader(f *testing.F) {
 		o := CookieOptions{Domain: domain, Path: path, SameSite: http.SameSite(sameSite % 5), Insecure: insecure, ScriptReadable: readable}
 		fh, err := NewCookieHeader(o)
 		if err != nil {
-			if o.validate() == nil {
+			if o.Check() == nil {
 				t.Fatalf("NewCookieHeader refused valid options %+v: %v", o, err)
 			}
 			return

@@ -81,6 +81,23 @@ func ExamplePathTemplate_Expand() {
 	// "%2a": refused: {sub}: signer: unsafe value for path template: '%' at offset 0
 }
 
+// A cookie Path must cover every path a template expands to, or the
+// browser leaves the cookies off some media requests.
+func ExamplePathTemplate_CoveredBy() {
+	tmpl, err := signer.ParsePathTemplate("/media/{sub}/*")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, cookiePath := range []string{"/", "/media", "/med", "/media/alice"} {
+		fmt.Printf("%s: %v\n", cookiePath, tmpl.CoveredBy(cookiePath))
+	}
+	// Output:
+	// /: true
+	// /media: true
+	// /med: false
+	// /media/alice: false
+}
+
 // The policy JSON a grant signs: one statement, conditions in CloudFront's
 // documented order.
 func ExampleGrant_Policy() {

@@ -83,6 +83,22 @@ func (t *PathTemplate) String() string {
 	return t.raw
 }
 
+// CoveredBy reports whether a browser sends a cookie whose Path is
+// cookiePath with a request for every path t expands to, judging by t's
+// text before its first placeholder or wildcard: that text must
+// path-match cookiePath (see PathMatch) and go on past it, unless
+// cookiePath ends in "/". "/", "/media" and "/media/" cover
+// "/media/{sub}/*"; "/med" and "/media/bob" do not.
+// Where CookieOptions.CheckResource asks whether some request a resource
+// unlocks carries the cookies, CoveredBy asks it of every expansion.
+func (t *PathTemplate) CoveredBy(cookiePath string) bool {
+	lit := t.String()
+	if i := strings.IndexAny(lit, "{*?"); i >= 0 {
+		lit = lit[:i]
+	}
+	return PathMatch(lit, cookiePath) && (strings.HasSuffix(cookiePath, "/") || len(lit) > len(cookiePath))
+}
+
 // Names returns the placeholder names in order of appearance.
 func (t *PathTemplate) Names() []string {
 	if t == nil {

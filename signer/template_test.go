@@ -123,3 +123,38 @@ func FuzzExpand(f *testing.F) {
 		}
 	})
 }
+
+// TestPathTemplateCoveredBy: a cookie Path covers a template when the
+// browser sends the cookies with every path it expands to.
+func TestPathTemplateCoveredBy(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		template, cookiePath string
+		want                 bool
+	}{
+		{"/media/{sub}/*", "/", true},
+		{"/media/{sub}/*", "/media", true},
+		{"/media/{sub}/*", "/media/", true},
+		{"/media/{sub}/*", "/med", false},       // not on a segment boundary
+		{"/media/{sub}/*", "/media/bob", false}, // only some expansions
+		{"/media/{sub}/*", "/auth", false},
+		{"/media{sub}/*", "/media", false}, // "/mediax/..." is not under /media
+		{"/media/*", "/media/", true},
+		{"/media*", "/media", false},
+		{"/media/v?/*", "/media/v", false},
+		{"/a/b.mp4", "/a", true},
+		{"/a/b.mp4", "/a/b", false},
+	}
+	for _, tt := range tests {
+		tmpl, err := ParsePathTemplate(tt.template)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tmpl.CoveredBy(tt.cookiePath); got != tt.want {
+			t.Errorf("%s.CoveredBy(%q) = %v, want %v", tt.template, tt.cookiePath, got, tt.want)
+		}
+	}
+	if (*PathTemplate)(nil).CoveredBy("/") {
+		t.Error("a nil template is covered")
+	}
+}

@@ -75,8 +75,8 @@ func TestZeroOptionsAreSafe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.HashAlgorithm() != SHA1 {
-		t.Errorf("zero Options hash %s", s.HashAlgorithm())
+	if s.HashAlgorithm() != SHA256 {
+		t.Errorf("zero Options hash %s, want SHA256", s.HashAlgorithm())
 	}
 	cookies, err := testSigner(t, Options{}).Cookies(Grant{Resource: "https://media.example.com/media/alice/*", Expires: testExpires}, CookieOptions{})
 	if err != nil {
@@ -161,6 +161,9 @@ func TestCookieScope(t *testing.T) {
 				}
 			}
 			check("CheckResource", tc.o.CheckResource(tc.resource))
+			if err := tc.o.Check(); err != nil && !errors.Is(err, tc.want) {
+				t.Errorf("Check: err = %v, want nil or %v", err, tc.want) // the options alone
+			}
 			_, err = s.Cookies(g, tc.o)
 			check("Signer.Cookies", err)
 			_, err = signed.Cookies(tc.o, testNow)
