@@ -27,9 +27,9 @@ type Scope[ID Identity] struct {
 	// each {name} is the identity's claim (see Identity).
 	Path *signer.PathTemplate
 	// CookiePath is the cookies' Path: it must cover every path the
-	// template expands to (judged by the template's text before its first
-	// placeholder or wildcard), or the browser would not send the cookies
-	// with the media requests. "/" covers everything.
+	// template expands to (see signer.PathTemplate.CoveredBy), or the
+	// browser would not send the cookies with the media requests. "/"
+	// covers everything.
 	CookiePath string
 	// TTL is the policies' lifetime, at least a second; the cookies
 	// expire with them.
@@ -242,31 +242,10 @@ func checkScope[ID Identity](sc Scope[ID]) error {
 		return fmt.Errorf("%w: scope %q: TTL %s is under a second", ErrConfig, sc.Name, sc.TTL)
 	case sc.CookiePath == "":
 		return fmt.Errorf("%w: scope %q: the cookie path is empty (browsers would scope the cookies to the issuing request's path)", signer.ErrCookiePath, sc.Name)
-	case !pathCovers(sc.CookiePath, sc.Path.String()):
+	case !sc.Path.CoveredBy(sc.CookiePath):
 		return fmt.Errorf("%w: scope %q: cookie path %q does not cover every path of %s", signer.ErrCookiePath, sc.Name, sc.CookiePath, sc.Path)
 	}
 	return nil
-}
-
-// pathCovers reports whether every path the template expands to
-// path-matches cookiePath (RFC 6265 5.1.4), judging by the text before the
-// template's first placeholder or wildcard. (signer's
-// CookieOptions.CheckResource asks whether some path of a resource can
-// match; a template needs every path of every expansion to.)
-func pathCovers(cookiePath, template string) bool {
-	lit := template
-	if i := strings.IndexAny(template, "{*?"); i >= 0 {
-		lit = template[:i]
-	}
-	return pathMatch(lit, cookiePath) && (strings.HasSuffix(cookiePath, "/") || len(lit) > len(cookiePath))
-}
-
-// pathMatch is RFC 6265's path-match of a request path by a cookie Path.
-func pathMatch(path, cookiePath string) bool {
-	if !strings.HasPrefix(path, cookiePath) {
-		return false
-	}
-	return len(path) == len(cookiePath) || strings.HasSuffix(cookiePath, "/") || path[len(cookiePath)] == '/'
 }
 
 // ServeHTTP issues on POST (and GET when allowed), clears on DELETE, and

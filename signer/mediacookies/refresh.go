@@ -63,7 +63,7 @@ func (h *Handler[ID]) refresh(w http.ResponseWriter, r *http.Request) {
 	var buf [4]*scope[ID]
 	stale, reason := buf[:0], ""
 	for _, sc := range h.scopes {
-		if !pathMatch(r.URL.Path, sc.CookiePath) || !sc.allows(id) {
+		if !signer.PathMatch(r.URL.Path, sc.CookiePath) || !sc.allows(id) {
 			continue
 		}
 		if why := h.stale(r, sc, id, sg, &j, now); why != "" {
@@ -101,11 +101,7 @@ func (h *Handler[ID]) hostTakesCookies(host string) bool {
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
 		host = host[:i]
 	}
-	d = strings.TrimPrefix(d, ".")
-	if len(host) < len(d) || !strings.EqualFold(host[len(host)-len(d):], d) {
-		return false
-	}
-	return len(host) == len(d) || host[len(host)-len(d)-1] == '.'
+	return signer.DomainMatch(host, strings.TrimPrefix(d, "."))
 }
 
 // stale says why sc's cookies on the request need replacing, or "".

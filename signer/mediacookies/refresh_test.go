@@ -20,7 +20,7 @@ import (
 func browserCookies(w *httptest.ResponseRecorder, path string) string {
 	var sent []*http.Cookie
 	for _, c := range w.Result().Cookies() {
-		if c.MaxAge >= 0 && pathMatch(path, c.Path) {
+		if c.MaxAge >= 0 && signer.PathMatch(path, c.Path) {
 			sent = append(sent, c)
 		}
 	}
