@@ -544,12 +544,12 @@ func (l *loader) cookie(c *Config) {
 			switch ps, _ := publicsuffix.PublicSuffix(host); {
 			case host == "":
 				c.Cookie.Domain = d
-			case DomainMatches(host, d) && ps != host && DomainMatches(ps, d):
+			case signer.DomainMatch(host, d) && ps != host && signer.DomainMatch(ps, d):
 				// CloudFront's host lies under a public suffix under d.
 				l.fail("COOKIE_DOMAIN", v, errPublicSuffixParent(ps).Error())
 			default:
 				c.Cookie.Domain = d
-				if !DomainMatches(host, d) {
+				if !signer.DomainMatch(host, d) {
 					l.failBrowser("COOKIE_DOMAIN", v, "does not cover CLOUDFRONT_DOMAIN "+host+": the browser would not send the cookies to CloudFront")
 				}
 			}
@@ -611,7 +611,7 @@ func (l *loader) media(c *Config) {
 	} else {
 		tmpl, err := signer.ParsePathTemplate(c.MediaPath)
 		if l.check("MEDIA_PATH", c.MediaPath, err) {
-			if c.Cookie.Path != "" && validateCookiePath(c.Cookie.Path) == nil && !PathCoversTemplate(c.Cookie.Path, c.MediaPath) {
+			if c.Cookie.Path != "" && validateCookiePath(c.Cookie.Path) == nil && !tmpl.CoveredBy(c.Cookie.Path) {
 				l.failBrowser("COOKIE_PATH", c.Cookie.Path, "does not cover MEDIA_PATH "+c.MediaPath+": the browser would not send the cookies with media requests")
 			}
 			c.Scopes = []Scope{{Name: DefaultScope, Path: tmpl, CookiePath: c.Cookie.Path, TTL: c.Cookie.TTL}}

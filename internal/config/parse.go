@@ -206,40 +206,17 @@ func errPublicSuffixParent(ps string) error {
 		"use a domain of your own that CLOUDFRONT_DOMAIN is under, or leave it empty for host-only cookies", ps)
 }
 
-// DomainMatches is RFC 6265 domain-match of a host name (no port) by a cookie
-// domain (lower case, no leading dot): host is domain or under it.
-func DomainMatches(host, domain string) bool {
-	return host == domain || strings.HasSuffix(host, "."+domain)
-}
-
-// validateCookiePath checks a cookie Path attribute value.
+// validateCookiePath checks a cookie Path attribute value: one the signer
+// package sets (see signer.CookieOptions.Check), never empty, and no
+// pattern.
 func validateCookiePath(p string) error {
 	switch {
-	case !strings.HasPrefix(p, "/"):
-		return errors.New(`must start with "/"`)
-	case !isPrintableASCII(p):
-		return errors.New("must be printable ASCII without spaces")
-	case strings.ContainsAny(p, ";,"):
-		return errors.New("must not contain ';' or ','")
+	case p == "" || (signer.CookieOptions{Path: p}).Check() != nil:
+		return errors.New(`must start with "/" and be printable ASCII without spaces, ';' or ','`)
 	case strings.ContainsAny(p, "*?"):
 		return errors.New("must not contain '*' or '?': a cookie Path is a literal prefix, not a pattern")
 	}
 	return nil
-}
-
-// PathCoversTemplate reports whether every path the template expands to path-matches
-// the cookie Path (RFC 6265 5.1.4), judging by the literal prefix before the first
-// placeholder or wildcard: whether the browser sends cookies with that Path along
-// with every request for the scope's resources.
-func PathCoversTemplate(cookiePath, template string) bool {
-	lit := template
-	if i := strings.IndexAny(template, "{*?"); i >= 0 {
-		lit = template[:i]
-	}
-	if !strings.HasPrefix(lit, cookiePath) {
-		return false
-	}
-	return strings.HasSuffix(cookiePath, "/") || len(lit) > len(cookiePath) && lit[len(cookiePath)] == '/'
 }
 
 // parseHashAlgorithm normalises "sha-256" and friends to signer.SHA1 or
@@ -484,7 +461,9 @@ func addrValue(a netip.Addr) float64 {
 	return v
 }
 
-// isPrintableASCII reports whether s holds only ASCII from '!' to '~'.
+// isPrintableASCII reports whether s holds only ASCII from '!' to '~': the
+// first check of a host name or an origin, before a rule that would say
+// less about a space or an internationalised name (errASCII).
 func isPrintableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] <= ' ' || s[i] >= 0x7f {

@@ -143,7 +143,7 @@ func loadScopes(path string, defaults Cookie) ([]Scope, []string) {
 		}
 		if err := validateCookiePath(sc.CookiePath); err != nil {
 			at(node.Line, "scope %q: cookiePath %q %v", sd.Name, sc.CookiePath, err)
-		} else if sc.Path != nil && !PathCoversTemplate(sc.CookiePath, sd.Path) {
+		} else if sc.Path != nil && !sc.Path.CoveredBy(sc.CookiePath) {
 			at(node.Line, "scope %q: cookiePath %q does not cover path %s: the browser would not send the cookies with media requests", sd.Name, sc.CookiePath, sd.Path)
 		}
 		if sd.TTL != "" {
@@ -228,22 +228,15 @@ func ruleValue(n *yaml.Node) (string, error) {
 // rest still open.
 func shadows(inner, outer Scope) bool {
 	if inner.Path == nil || outer.Path == nil || inner.CookiePath == outer.CookiePath ||
-		!cookiePathCovers(outer.CookiePath, inner.CookiePath) {
+		!signer.PathMatch(inner.CookiePath, outer.CookiePath) {
 		return false
 	}
-	template := outer.Path.String()
-	if PathCoversTemplate(inner.CookiePath, template) {
+	if outer.Path.CoveredBy(inner.CookiePath) {
 		return true
 	}
+	template := outer.Path.String()
 	i := strings.IndexAny(template, "{*?")
 	return i >= 0 && strings.HasPrefix(inner.CookiePath, template[:i])
-}
-
-// cookiePathCovers reports whether a browser sends a cookie of Path outer
-// with requests for the path inner (RFC 6265, 5.1.4).
-func cookiePathCovers(outer, inner string) bool {
-	return inner == outer || strings.HasPrefix(inner, outer) &&
-		(strings.HasSuffix(outer, "/") || inner[len(outer)] == '/')
 }
 
 // syntaxProblem reports a document that does not decode. yaml.v3 puts a

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cfcookies/cfcookies/internal/config"
 	"github.com/cfcookies/cfcookies/internal/handlers"
+	"github.com/cfcookies/cfcookies/signer"
 )
 
 // An Origin is what a browser sends in the Origin header: scheme, host and
@@ -336,7 +337,7 @@ func (tc *topologyCheck) store() {
 		switch {
 		case c.Domain == "":
 			tc.add(AreaStore, OK, "COOKIE_DOMAIN", "", "unset: host-only cookies, stored for the API host %s only", api.Host)
-		case config.DomainMatches(api.Host, c.Domain):
+		case signer.DomainMatch(api.Host, c.Domain):
 			tc.add(AreaStore, OK, "COOKIE_DOMAIN", c.Domain, "the API host %s may set cookies for %s and its subdomains", api.Host, c.Domain)
 		default:
 			tc.add(AreaStore, Problem, "COOKIE_DOMAIN", c.Domain,
@@ -399,7 +400,7 @@ func (tc *topologyCheck) suggestDomain() string {
 		return ""
 	}
 	d := tc.api.registrable()
-	if d != tc.api.Host && d == tc.cdn.registrable() && config.DomainMatches(tc.cdn.Host, d) {
+	if d != tc.api.Host && d == tc.cdn.registrable() && signer.DomainMatch(tc.cdn.Host, d) {
 		if _, err := config.ParseCookieDomain(d); err == nil {
 			return "; set COOKIE_DOMAIN=" + d + ", the parent the API and CloudFront share"
 		}
@@ -427,7 +428,7 @@ func (tc *topologyCheck) send() {
 	}
 	if tc.known("COOKIE_DOMAIN") {
 		switch {
-		case c.Domain != "" && config.DomainMatches(cdn.Host, c.Domain):
+		case c.Domain != "" && signer.DomainMatch(cdn.Host, c.Domain):
 			tc.add(AreaSend, OK, "COOKIE_DOMAIN", c.Domain, "CloudFront's host %s is under %s: the browser sends the cookies there", cdn.Host, c.Domain)
 		case c.Domain != "":
 			tc.add(AreaSend, Problem, "COOKIE_DOMAIN", c.Domain,
@@ -456,7 +457,7 @@ func (tc *topologyCheck) send() {
 				effective = defaultPath(handlers.MediaCookiesPath)
 				how = "no Path (so " + effective + ", the default path of " + handlers.MediaCookiesPath + ")"
 			}
-			if config.PathCoversTemplate(effective, s.Path.String()) {
+			if s.Path.CoveredBy(effective) {
 				tc.add(AreaSend, OK, name, s.CookiePath, "cookies with Path=%s are sent with every request for %s", effective, where)
 				continue
 			}
