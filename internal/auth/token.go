@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -203,15 +202,6 @@ func checkLeeway(d time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
-// hasCookieNameChars reports whether name is a valid RFC 6265 cookie name.
-func hasCookieNameChars(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
+// hasCookieNameChars reports whether name is a valid RFC 6265 cookie name
+// (an RFC 2616 token), as net/http does.
+func hasCookieNameChars(name string) bool { return (&http.Cookie{Name: name}).Valid() == nil }

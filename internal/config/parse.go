@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -283,9 +284,10 @@ func validateALBArn(v string) (partition string, err error) {
 	return partition, nil
 }
 
-// validateCookieName checks an RFC 6265 cookie-name (an RFC 2616 token).
+// validateCookieName checks an RFC 6265 cookie-name (an RFC 2616 token),
+// as net/http does.
 func validateCookieName(v string) error {
-	if !isPrintableASCII(v) || strings.ContainsAny(v, `()<>@,;:\"/[]?={}`) {
+	if (&http.Cookie{Name: v}).Valid() != nil {
 		return errors.New("must be a valid cookie name (letters, digits and !#$%&'*+-.^_`|~)")
 	}
 	if strings.HasPrefix(strings.ToLower(v), "cloudfront-") {
