@@ -136,7 +136,7 @@ func (r Report) printPolicy(w io.Writer) {
 		fmt.Fprintln(w, "policy     not CloudFront base64")
 		return
 	}
-	fmt.Fprintf(w, "policy     %s\n", printable(raw))
+	fmt.Fprintf(w, "policy     %s\n", terminalSafe(raw))
 	d := r.Decision
 	p := d.Policy
 	switch {
@@ -216,9 +216,11 @@ func stripQuery(u string) string {
 	return u
 }
 
-// printable returns b as text when it is printable UTF-8, else quoted, so a
-// forged policy cannot send control sequences to the terminal.
-func printable(b []byte) string {
+// terminalSafe returns b as text when it is printable UTF-8, else quoted,
+// so a forged policy cannot send control sequences to the terminal. (It
+// renders text for people, Unicode included; the printable-ASCII checks of
+// signer and internal/config refuse values.)
+func terminalSafe(b []byte) string {
 	s := string(b)
 	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
 		return s
