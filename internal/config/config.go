@@ -24,6 +24,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/cfcookies/cfcookies/internal/auth"
+	"github.com/cfcookies/cfcookies/internal/handlers"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -64,10 +65,10 @@ type Config struct {
 	TrustedProxiesAllowAll bool
 	// RateLimitPerIP is RATE_LIMIT_PER_IP, default 300/1m: issuance requests
 	// per client address (an IPv6 client's /64), before authentication.
-	RateLimitPerIP RateLimit
+	RateLimitPerIP handlers.RateLimit
 	// RateLimitPerIdentity is RATE_LIMIT_PER_IDENTITY, default 60/1m:
 	// issuance requests per authenticated subject.
-	RateLimitPerIdentity RateLimit
+	RateLimitPerIdentity handlers.RateLimit
 	LogLevel             zerolog.Level // LOG_LEVEL, default info
 	LogFormat            LogFormat     // LOG_FORMAT: LogJSON (default) or LogConsole
 
@@ -92,12 +93,15 @@ type CloudFront struct {
 // BaseURL is the distribution's origin, e.g. "https://media.example.com".
 func (c CloudFront) BaseURL() string { return c.Scheme + "://" + c.Host }
 
-// Key says where the private key comes from. At most one of PEM, File and SecretID
-// is set; none only with dev.
+// Key says where the private key comes from. At most one of PEM, File, SecretID
+// and KMSKeyID is set; none only with dev.
 type Key struct {
 	PEM      Secret // CLOUDFRONT_PRIVATE_KEY, with literal `\n` turned into newlines
 	File     string // CLOUDFRONT_PRIVATE_KEY_FILE
 	SecretID string // CLOUDFRONT_PRIVATE_KEY_SECRET: Secrets Manager id or ARN (not secret itself)
+	// KMSKeyID is CLOUDFRONT_KMS_KEY_ID: a KMS key id, key ARN, alias name
+	// or alias ARN (not secret itself). The key never leaves KMS.
+	KMSKeyID string
 	// RefreshInterval is KEY_REFRESH_INTERVAL: how often File or SecretID is read
 	// again, default 5m; 0 for an inline or ephemeral key, which is never re-read.
 	RefreshInterval time.Duration
@@ -112,9 +116,11 @@ const (
 
 // Ephemeral reports that no key source is configured (only possible with dev): the
 // server should generate a throwaway key.
-func (k Key) Ephemeral() bool { return k.PEM == "" && k.File == "" && k.SecretID == "" }
+func (k Key) Ephemeral() bool {
+	return k.PEM == "" && k.File == "" && k.SecretID == "" && k.KMSKeyID == ""
+}
 
-// Source names the configured key source: "env", "file", "secret" or "ephemeral".
+// Source names the configured key source: "env", "file", "secret", "kms" or "ephemeral".
 func (k Key) Source() string {
 	switch {
 	case k.PEM != "":
@@ -123,6 +129,8 @@ func (k Key) Source() string {
 		return "file"
 	case k.SecretID != "":
 		return "secret"
+	case k.KMSKeyID != "":
+		return "kms"
 	}
 	return "ephemeral"
 }
@@ -143,18 +151,12 @@ const (
 	maxTTL     = 168 * time.Hour
 )
 
-// RateLimit allows Requests per Window; the zero RateLimit is no limit.
-type RateLimit struct {
-	Requests int
-	Window   time.Duration
-}
-
 // Default rate limits: an SPA refreshes its cookies every few minutes, so
 // one identity needs a handful of issuances per minute, and one address
 // (an office behind NAT) a few hundred.
 var (
-	DefaultRateLimitPerIP       = RateLimit{Requests: 300, Window: time.Minute}
-	DefaultRateLimitPerIdentity = RateLimit{Requests: 60, Window: time.Minute}
+	DefaultRateLimitPerIP       = handlers.RateLimit{Requests: 300, Window: time.Minute}
+	DefaultRateLimitPerIdentity = handlers.RateLimit{Requests: 60, Window: time.Minute}
 )
 
 // Bounds of a rate limit.
@@ -163,17 +165,6 @@ const (
 	minRateLimitWindow   = time.Second
 	maxRateLimitWindow   = 24 * time.Hour
 )
-
-// Enabled reports whether the limit applies.
-func (r RateLimit) Enabled() bool { return r.Requests > 0 }
-
-// String is the limit as configured, "300/1m0s", or "off".
-func (r RateLimit) String() string {
-	if !r.Enabled() {
-		return "off"
-	}
-	return strconv.Itoa(r.Requests) + "/" + r.Window.String()
-}
 
 // Auth says how callers are identified.
 type Auth struct {
@@ -448,11 +439,22 @@ func (l *loader) key(c *Config) {
 			l.fail("CLOUDFRONT_PRIVATE_KEY_SECRET", redacted, "must be a Secrets Manager secret id or ARN, not the key itself (put PEM text in CLOUDFRONT_PRIVATE_KEY)")
 		}
 	}
+	if v, set := l.get("CLOUDFRONT_KMS_KEY_ID"); set {
+		sources = append(sources, "CLOUDFRONT_KMS_KEY_ID")
+		if l.check("CLOUDFRONT_KMS_KEY_ID", v, checkKMSKeyID(v)) {
+			c.Key.KMSKeyID = v
+		}
+		if c.CloudFront.HashAlgorithm == signer.SHA1 {
+			h, _ := l.get("CLOUDFRONT_HASH_ALGORITHM")
+			l.fail("CLOUDFRONT_HASH_ALGORITHM", h, "SHA1 cannot be used with CLOUDFRONT_KMS_KEY_ID: KMS signs only SHA-256 digests "+
+				"(RSASSA_PKCS1_V1_5_SHA_256, ECDSA_SHA_256); set SHA256 or unset it")
+		}
+	}
 	switch {
 	case len(sources) > 1:
 		l.fail(strings.Join(sources, ", "), "", "set together: configure exactly one key source")
 	case len(sources) == 0 && !l.dev:
-		l.fail("CLOUDFRONT_PRIVATE_KEY", "", "no key source: set one of CLOUDFRONT_PRIVATE_KEY, CLOUDFRONT_PRIVATE_KEY_FILE or CLOUDFRONT_PRIVATE_KEY_SECRET")
+		l.fail("CLOUDFRONT_PRIVATE_KEY", "", "no key source: set one of CLOUDFRONT_PRIVATE_KEY, CLOUDFRONT_PRIVATE_KEY_FILE, CLOUDFRONT_PRIVATE_KEY_SECRET or CLOUDFRONT_KMS_KEY_ID")
 	}
 
 	l.keyRefresh(c)
@@ -483,7 +485,7 @@ func (l *loader) keyRefresh(c *Config) {
 	refreshed := c.Key.File != "" || c.Key.SecretID != ""
 	if !refreshed {
 		if set {
-			l.fail("KEY_REFRESH_INTERVAL", v, "only applies to CLOUDFRONT_PRIVATE_KEY_FILE and CLOUDFRONT_PRIVATE_KEY_SECRET: an inline or ephemeral key is never re-read; unset it")
+			l.fail("KEY_REFRESH_INTERVAL", v, "only applies to CLOUDFRONT_PRIVATE_KEY_FILE and CLOUDFRONT_PRIVATE_KEY_SECRET: an inline, KMS or ephemeral key is never re-read; unset it")
 		}
 		return
 	}
@@ -771,7 +773,7 @@ func (l *loader) rateLimits(c *Config) {
 }
 
 // rateLimit reads "N/duration" ("300/1m"), or "0" or "off" for no limit.
-func (l *loader) rateLimit(name string, def RateLimit) RateLimit {
+func (l *loader) rateLimit(name string, def handlers.RateLimit) handlers.RateLimit {
 	v, set := l.get(name)
 	if !set {
 		return def
@@ -785,32 +787,32 @@ func (l *loader) rateLimit(name string, def RateLimit) RateLimit {
 
 // parseRateLimit parses "N/duration": N from 1 to 1000000 requests per a
 // duration from 1s to 24h in whole seconds; "0" and "off" disable the limit.
-func parseRateLimit(v string) (RateLimit, error) {
+func parseRateLimit(v string) (handlers.RateLimit, error) {
 	if v == "0" || strings.EqualFold(v, "off") {
-		return RateLimit{}, nil
+		return handlers.RateLimit{}, nil
 	}
 	const form = `must be "N/duration" such as "300/1m", or "0" or "off" to disable`
 	n, d, ok := strings.Cut(v, "/")
 	if !ok {
-		return RateLimit{}, errors.New(form)
+		return handlers.RateLimit{}, errors.New(form)
 	}
 	requests, err := strconv.Atoi(strings.TrimSpace(n))
 	if err != nil {
-		return RateLimit{}, errors.New(form)
+		return handlers.RateLimit{}, errors.New(form)
 	}
 	window, err := time.ParseDuration(strings.TrimSpace(d))
 	if err != nil {
-		return RateLimit{}, errors.New(form)
+		return handlers.RateLimit{}, errors.New(form)
 	}
 	switch {
 	case requests < 1 || requests > maxRateLimitRequests:
-		return RateLimit{}, errors.New(`must allow 1 to 1000000 requests (use "off" to disable)`)
+		return handlers.RateLimit{}, errors.New(`must allow 1 to 1000000 requests (use "off" to disable)`)
 	case window < minRateLimitWindow || window > maxRateLimitWindow:
-		return RateLimit{}, errors.New("must have a duration between 1s and 24h")
+		return handlers.RateLimit{}, errors.New("must have a duration between 1s and 24h")
 	case window%time.Second != 0:
-		return RateLimit{}, errors.New("must have a duration in whole seconds (Retry-After is in seconds)")
+		return handlers.RateLimit{}, errors.New("must have a duration in whole seconds (Retry-After is in seconds)")
 	}
-	return RateLimit{Requests: requests, Window: window}, nil
+	return handlers.RateLimit{Requests: requests, Window: window}, nil
 }
 
 func (l *loader) logging(c *Config) {
@@ -827,7 +829,7 @@ func (l *loader) logging(c *Config) {
 }
 
 // MarshalZerologObject logs the configuration with secrets redacted: of the private key
-// only its source ("env", "file", "secret" or "ephemeral") is logged.
+// only its source ("env", "file", "secret", "kms" or "ephemeral") is logged.
 func (c *Config) MarshalZerologObject(e *zerolog.Event) {
 	proxies := make([]string, len(c.TrustedProxies))
 	for i, p := range c.TrustedProxies {
@@ -842,6 +844,7 @@ func (c *Config) MarshalZerologObject(e *zerolog.Event) {
 		Str("key_source", c.Key.Source()).
 		Str("key_file", c.Key.File).
 		Str("key_secret_id", c.Key.SecretID).
+		Str("key_kms_key_id", c.Key.KMSKeyID).
 		Str("key_refresh_interval", refreshInterval(c.Key.RefreshInterval)).
 		Str("cookie_domain", c.Cookie.Domain).
 		Str("cookie_path", c.Cookie.Path).
