@@ -376,12 +376,9 @@ func (s *tfScenario) containerDefinition(t *testing.T) cty.Value {
 // unknownValue stands for a value only known at apply time (a resource's ID).
 const unknownValue = "\x00unknown"
 
-// resourceAddress matches a value that stands for a resource attribute.
-var resourceAddress = regexp.MustCompile(`^(data\.)?aws_[a-z0-9_]+\.[a-z0-9_-]+\.[a-z0-9_]+$`)
-
 // containerEnvironment is the Terraform container's environment; a value
 // known only at apply time is unknownValue or the attribute's address, such
-// as aws_secretsmanager_secret.key.arn.
+// as aws_kms_key.signing[0].arn.
 func (s *tfScenario) containerEnvironment(t *testing.T) map[string]string {
 	t.Helper()
 	env := map[string]string{}
@@ -434,6 +431,9 @@ func readTaskDefinition(t *testing.T) containerJSON {
 	return td.ContainerDefinitions[0]
 }
 
+// keySources are the variables of which exactly one says where the key is.
+var keySources = []string{"CLOUDFRONT_PRIVATE_KEY", "CLOUDFRONT_PRIVATE_KEY_FILE", "CLOUDFRONT_PRIVATE_KEY_SECRET", "CLOUDFRONT_KMS_KEY_ID"}
+
 // variablesRead is every variable config.Load looks up, whatever the mode,
 // key source or scope source: recorded, not listed by hand.
 func variablesRead(t *testing.T) map[string]bool {
@@ -445,7 +445,7 @@ func variablesRead(t *testing.T) map[string]bool {
 	read := map[string]bool{}
 	for _, dev := range []bool{false, true} {
 		for _, mode := range []string{"oidc", "alb", "dev"} {
-			for _, key := range []string{"CLOUDFRONT_PRIVATE_KEY", "CLOUDFRONT_PRIVATE_KEY_FILE", "CLOUDFRONT_PRIVATE_KEY_SECRET", ""} {
+			for _, key := range append(keySources, "") {
 				for _, scopes := range []string{"", filepath.Join(t.TempDir(), "scopes.yaml")} {
 					env := map[string]string{
 						"AUTH_MODE":                     mode,
@@ -458,9 +458,10 @@ func variablesRead(t *testing.T) map[string]bool {
 						"CLOUDFRONT_PRIVATE_KEY":        testKeyPEM(t),
 						"CLOUDFRONT_PRIVATE_KEY_FILE":   keyFile,
 						"CLOUDFRONT_PRIVATE_KEY_SECRET": placeholders(t)["CLOUDFRONT_PRIVATE_KEY_SECRET"],
+						"CLOUDFRONT_KMS_KEY_ID":         placeholders(t)["CLOUDFRONT_KMS_KEY_ID"],
 						"SCOPES_FILE":                   scopes,
 					}
-					for _, other := range []string{"CLOUDFRONT_PRIVATE_KEY", "CLOUDFRONT_PRIVATE_KEY_FILE", "CLOUDFRONT_PRIVATE_KEY_SECRET"} {
+					for _, other := range keySources {
 						if other != key {
 							delete(env, other)
 						}
@@ -474,7 +475,7 @@ func variablesRead(t *testing.T) map[string]bool {
 			}
 		}
 	}
-	if len(read) < 15 || !read["LISTEN_ADDR"] || !read["CLOUDFRONT_PRIVATE_KEY_SECRET"] {
+	if len(read) < 15 || !read["LISTEN_ADDR"] || !read["CLOUDFRONT_PRIVATE_KEY_SECRET"] || !read["CLOUDFRONT_KMS_KEY_ID"] {
 		t.Fatalf("config.Load read only %v", keysOf(read))
 	}
 	return read
@@ -502,6 +503,7 @@ func placeholders(t *testing.T) map[string]string {
 	return map[string]string{
 		"CLOUDFRONT_KEY_PAIR_ID":        "K2JCJMDEHXQW5F",
 		"CLOUDFRONT_PRIVATE_KEY_SECRET": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cfcookies/cloudfront-private-key-AbCdEf",
+		"CLOUDFRONT_KMS_KEY_ID":         "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 		"CLOUDFRONT_PRIVATE_KEY":        strings.ReplaceAll(testKeyPEM(t), "\n", `\n`),
 		"TRUSTED_PROXIES":               "10.0.0.0/16",
 	}
@@ -537,11 +539,11 @@ func TestTaskEnvironment(t *testing.T) {
 	t.Parallel()
 	read := variablesRead(t)
 	m := loadTerraform(t)
-	for _, s := range m.scenarios(t) {
+	for _, s := range m.signingScenarios(t) {
 		t.Run("terraform/"+s.name, func(t *testing.T) {
 			env := s.containerEnvironment(t)
 			if env["CLOUDFRONT_PRIVATE_KEY"] != "" || env["CLOUDFRONT_PRIVATE_KEY_FILE"] != "" {
-				t.Error("the Terraform task must read the key from Secrets Manager (CLOUDFRONT_PRIVATE_KEY_SECRET), never from its definition")
+				t.Error("the Terraform task must sign with KMS or read the key from Secrets Manager, never from its definition")
 			}
 			checkEnvironment(t, env, read)
 		})
@@ -654,54 +656,6 @@ func TestStopTimeout(t *testing.T) {
 		t.Error("task-definition.json sets no stopTimeout: the default 30 s holds today, but say it")
 	}
 	check("task-definition.json", int64(c.StopTimeout))
-}
-
-// TestTaskRoleReadsOnlyTheKey: the task role may read the key's secret and
-// nothing else.
-func TestTaskRoleReadsOnlyTheKey(t *testing.T) {
-	t.Parallel()
-	m := loadTerraform(t)
-	s := m.scenarios(t)[0]
-	td := m.one(t, "resource", "aws_ecs_task_definition", "this")
-	if got := s.str(t, td, "task_role_arn"); got != "aws_iam_role.task.arn" {
-		t.Fatalf("task_role_arn %q", got)
-	}
-	var policies int
-	for _, typ := range []string{"aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_iam_role_policies_exclusive", "aws_iam_policy_attachment"} {
-		for _, r := range m.find("resource", typ) {
-			role := s.str(t, r, "role")
-			if !strings.HasPrefix(role, "aws_iam_role.task.") {
-				continue
-			}
-			policies++
-			if typ != "aws_iam_role_policy" {
-				t.Errorf("%s %s attaches another policy to the task role", typ, r.Labels[1])
-				continue
-			}
-			doc := s.address(s.attr(t, r, "policy"))
-			if doc == nil || doc.Labels[0] != "aws_iam_policy_document" {
-				t.Fatalf("task role policy %s is not an aws_iam_policy_document", r.Labels[1])
-			}
-			for _, st := range s.blocks(t, doc, "statement") {
-				if e := s.str(t, st, "effect"); e != "" && e != "Allow" {
-					continue
-				}
-				if got := s.strs(t, st, "actions"); !slices.Equal(got, []string{"secretsmanager:GetSecretValue"}) {
-					t.Errorf("task role may %q, want only secretsmanager:GetSecretValue", got)
-				}
-				if got := s.strs(t, st, "resources"); !slices.Equal(got, []string{"aws_secretsmanager_secret.key.arn"}) {
-					t.Errorf("task role may act on %q, want only the key's secret", got)
-				}
-			}
-		}
-	}
-	if policies != 1 {
-		t.Errorf("%d policies on the task role, want exactly the one reading the key", policies)
-	}
-	env := s.containerEnvironment(t)
-	if env["CLOUDFRONT_PRIVATE_KEY_SECRET"] != "aws_secretsmanager_secret.key.arn" {
-		t.Errorf("CLOUDFRONT_PRIVATE_KEY_SECRET %q, want the secret's ARN", env["CLOUDFRONT_PRIVATE_KEY_SECRET"])
-	}
 }
 
 func behaviourName(pathPattern string) string {

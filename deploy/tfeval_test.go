@@ -1,16 +1,20 @@
 package deploy
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
@@ -64,32 +68,47 @@ func (m *tfModule) one(t *testing.T, typ string, labels ...string) *hclsyntax.Bl
 
 // tfScenario evaluates the module's expressions as a plan with one set of
 // variables would. A resource or data source attribute stands for itself, as
-// the string "aws_s3_bucket.media.arn" or "data.aws_region.current.id"; an
-// instance of a counted resource is unknown.
+// the string "aws_s3_bucket.media.arn" or "data.aws_region.current.id", and
+// so does an instance of a resource with count, as
+// "aws_kms_key.signing[0].arn", for as many instances as its count makes in
+// this scenario (an index beyond them is an error, as in a plan); an
+// instance of a for_each resource is unknown.
 type tfScenario struct {
-	name   string // the tfvars file's base name
+	name   string // the tfvars file's base name, and the overrides' description
 	m      *tfModule
 	vars   map[string]cty.Value
 	locals map[string]cty.Value
 }
 
-// scenarios returns one scenario per deploy/terraform/examples/*.tfvars.
-func (m *tfModule) scenarios(t *testing.T) []*tfScenario {
+// exampleFiles are deploy/terraform/examples/*.tfvars.
+func exampleFiles(t *testing.T) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(terraformDir, "examples", "*.tfvars"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example tfvars: %v", err)
 	}
+	return files
+}
+
+// scenarios returns one scenario per deploy/terraform/examples/*.tfvars.
+func (m *tfModule) scenarios(t *testing.T) []*tfScenario {
+	t.Helper()
 	var out []*tfScenario
-	for _, f := range files {
-		out = append(out, m.scenario(t, f))
+	for _, f := range exampleFiles(t) {
+		out = append(out, m.scenario(t, f, "", nil))
 	}
 	return out
 }
 
-func (m *tfModule) scenario(t *testing.T, tfvars string) *tfScenario {
+// scenario evaluates the module with the variables of tfvars, then
+// overrides; the scenario is named after tfvars, then what.
+func (m *tfModule) scenario(t *testing.T, tfvars, what string, overrides map[string]cty.Value) *tfScenario {
 	t.Helper()
-	s := &tfScenario{name: strings.TrimSuffix(filepath.Base(tfvars), ".tfvars"), m: m, vars: map[string]cty.Value{}, locals: map[string]cty.Value{}}
+	name := strings.TrimSuffix(filepath.Base(tfvars), ".tfvars")
+	if what != "" {
+		name += "/" + what
+	}
+	s := &tfScenario{name: name, m: m, vars: map[string]cty.Value{}, locals: map[string]cty.Value{}}
 	for _, b := range m.find("variable") {
 		if d, ok := b.Body.Attributes["default"]; ok {
 			v, diags := d.Expr.Value(nil)
@@ -117,9 +136,29 @@ func (m *tfModule) scenario(t *testing.T, tfvars string) *tfScenario {
 		}
 		s.vars[name] = v
 	}
+	for name, v := range overrides {
+		if len(m.find("variable", name)) == 0 {
+			t.Fatalf("override of %s, which the module does not declare", name)
+		}
+		s.vars[name] = v
+	}
 	for _, b := range m.find("variable") {
-		if _, ok := s.vars[b.Labels[0]]; !ok {
-			t.Fatalf("%s gives no value for var.%s, which has no default", tfvars, b.Labels[0])
+		name := b.Labels[0]
+		v, ok := s.vars[name]
+		if !ok {
+			t.Fatalf("%s gives no value for var.%s, which has no default", tfvars, name)
+		}
+		// As Terraform does: {} is an empty map(string), not an object.
+		if a, ok := b.Body.Attributes["type"]; ok {
+			ty, diags := typeexpr.TypeConstraint(a.Expr)
+			if diags.HasErrors() {
+				t.Fatalf("variable %s type: %v", name, diags)
+			}
+			cv, err := convert.Convert(v, ty)
+			if err != nil {
+				t.Fatalf("%s: var.%s is not a %s: %v", s.name, name, ty.FriendlyName(), err)
+			}
+			s.vars[name] = cv
 		}
 	}
 
@@ -132,11 +171,11 @@ func (m *tfModule) scenario(t *testing.T, tfvars string) *tfScenario {
 	}
 	for len(pending) > 0 {
 		progress := false
-		var lastErr hcl.Diagnostics
+		errs := map[string]hcl.Diagnostics{}
 		for name, expr := range pending {
 			v, diags := s.try(expr)
 			if diags.HasErrors() {
-				lastErr = diags
+				errs[name] = diags
 				continue
 			}
 			s.locals[name] = v
@@ -144,7 +183,7 @@ func (m *tfModule) scenario(t *testing.T, tfvars string) *tfScenario {
 			progress = true
 		}
 		if !progress {
-			t.Fatalf("%s: cannot evaluate locals %v: %v", s.name, keysOf(pending), lastErr)
+			t.Fatalf("%s: cannot evaluate locals %v: %v", s.name, keysOf(pending), errs)
 		}
 	}
 	return s
@@ -166,6 +205,7 @@ var functions = map[string]function.Function{
 	"concat":     stdlib.ConcatFunc,
 	"contains":   stdlib.ContainsFunc,
 	"distinct":   stdlib.DistinctFunc,
+	"endswith":   affixFunc(strings.HasSuffix),
 	"flatten":    stdlib.FlattenFunc,
 	"join":       stdlib.JoinFunc,
 	"jsonencode": stdlib.JSONEncodeFunc,
@@ -174,9 +214,22 @@ var functions = map[string]function.Function{
 	"lower":      stdlib.LowerFunc,
 	"merge":      stdlib.MergeFunc,
 	"sort":       stdlib.SortFunc,
+	"startswith": affixFunc(strings.HasPrefix),
 	"trimsuffix": stdlib.TrimSuffixFunc,
 	"upper":      stdlib.UpperFunc,
 	"values":     stdlib.ValuesFunc,
+}
+
+// affixFunc is Terraform's startswith or endswith (string, affix): not in
+// cty's standard library.
+func affixFunc(has func(s, affix string) bool) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "string", Type: cty.String}, {Name: "affix", Type: cty.String}},
+		Type:   function.StaticReturnType(cty.Bool),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			return cty.BoolVal(has(args[0].AsString(), args[1].AsString())), nil
+		},
+	})
 }
 
 // try evaluates expr, failing when it refers to a local not evaluated yet.
@@ -194,12 +247,30 @@ func (s *tfScenario) try(expr hcl.Expression) (cty.Value, hcl.Diagnostics) {
 			n = 4
 		}
 		names := []string{root}
-		for _, step := range tr[1:] {
-			a, ok := step.(hcl.TraverseAttr)
-			if !ok || len(names) == n {
+		rest := tr[1:]
+		for len(rest) > 0 && len(names) < n {
+			a, ok := rest[0].(hcl.TraverseAttr)
+			if !ok {
 				break
 			}
 			names = append(names, a.Name)
+			rest = rest[1:]
+		}
+		if len(names) == n-1 && len(rest) > 0 {
+			if _, indexed := rest[0].(hcl.TraverseIndex); indexed {
+				in, diags := s.instances(refs, names)
+				if diags.HasErrors() {
+					return cty.DynamicVal, diags
+				}
+				if in != nil {
+					if len(rest) > 1 {
+						if a, ok := rest[1].(hcl.TraverseAttr); ok {
+							in.attrs[a.Name] = true
+						}
+					}
+					continue
+				}
+			}
 		}
 		setRef(refs, names, n)
 	}
@@ -213,6 +284,59 @@ func (s *tfScenario) try(expr hcl.Expression) (cty.Value, hcl.Diagnostics) {
 	return expr.Value(&hcl.EvalContext{Variables: vars, Functions: functions})
 }
 
+// instances stands for the instances of a resource or data source with
+// count: a tuple of count objects, each with the attributes referred to, as
+// their own addresses.
+type instances struct {
+	address string // type.name or data.type.name
+	count   int
+	attrs   map[string]bool
+}
+
+// instances records in refs the instances of the block names (type, name or
+// data, type, name) designates, nil when it has no count or its count is
+// unknown.
+func (s *tfScenario) instances(refs map[string]any, names []string) (*instances, hcl.Diagnostics) {
+	var bs []*hclsyntax.Block
+	if names[0] == "data" {
+		bs = s.m.find("data", names[1:]...)
+	} else {
+		bs = s.m.find("resource", names...)
+	}
+	if len(bs) != 1 {
+		return nil, nil
+	}
+	a, ok := bs[0].Body.Attributes["count"]
+	if !ok {
+		return nil, nil
+	}
+	v, diags := s.try(a.Expr)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if !v.IsKnown() || v.IsNull() || !v.Type().Equals(cty.Number) {
+		return nil, nil
+	}
+	count, _ := v.AsBigFloat().Int64()
+
+	cur := refs
+	for _, name := range names[:len(names)-1] {
+		next, ok := cur[name].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			cur[name] = next
+		}
+		cur = next
+	}
+	last := names[len(names)-1]
+	in, ok := cur[last].(*instances)
+	if !ok {
+		in = &instances{address: strings.Join(names, "."), count: int(count), attrs: map[string]bool{}}
+		cur[last] = in
+	}
+	return in, nil
+}
+
 // setRef records names (type, name[, attr]) in refs: the attribute as its
 // own address, or an unknown value for an instance (type.name[index]).
 func setRef(refs map[string]any, names []string, n int) {
@@ -220,7 +344,8 @@ func setRef(refs map[string]any, names []string, n int) {
 	for _, name := range names[:len(names)-1] {
 		next, ok := cur[name].(map[string]any)
 		if !ok {
-			if _, unknown := cur[name].(cty.Value); unknown {
+			switch cur[name].(type) {
+			case cty.Value, *instances:
 				return
 			}
 			next = map[string]any{}
@@ -230,7 +355,9 @@ func setRef(refs map[string]any, names []string, n int) {
 	}
 	last := names[len(names)-1]
 	if len(names) < n {
-		if _, ok := cur[last].(map[string]any); !ok {
+		switch cur[last].(type) {
+		case map[string]any, *instances:
+		default:
 			cur[last] = cty.DynamicVal
 		}
 		return
@@ -244,6 +371,19 @@ func toCty(v any) cty.Value {
 		return cty.StringVal(v)
 	case cty.Value:
 		return v
+	case *instances:
+		if v.count == 0 {
+			return cty.EmptyTupleVal
+		}
+		var elems []cty.Value
+		for i := range v.count {
+			attrs := map[string]cty.Value{}
+			for a := range v.attrs {
+				attrs[a] = cty.StringVal(fmt.Sprintf("%s[%d].%s", v.address, i, a))
+			}
+			elems = append(elems, cty.ObjectVal(attrs))
+		}
+		return cty.TupleVal(elems)
 	case map[string]any:
 		attrs := map[string]cty.Value{}
 		for k, e := range v {
@@ -374,22 +514,26 @@ func (s *tfScenario) refersTo(b *hclsyntax.Block, attr, typ string) *hclsyntax.B
 	return nil
 }
 
-// address resolves a value standing for an attribute ("data.T.N.id") to
-// its block.
+// resourceAddress matches a value that stands for a resource or data source
+// attribute, of an instance or not: its type, name and attribute.
+var resourceAddress = regexp.MustCompile(`^(data\.)?(aws_[a-z0-9_]+)\.([a-z0-9_-]+)(?:\[[0-9]+\])?\.([a-z0-9_]+)$`)
+
+// address resolves a value standing for an attribute ("data.T.N.id",
+// "T.N[0].arn") to its block.
 func (s *tfScenario) address(v cty.Value) *hclsyntax.Block {
 	if v.IsNull() || !v.IsKnown() || !v.Type().Equals(cty.String) {
 		return nil
 	}
-	parts := strings.Split(v.AsString(), ".")
-	switch {
-	case len(parts) == 4 && parts[0] == "data":
-		if bs := s.m.find("data", parts[1], parts[2]); len(bs) == 1 {
-			return bs[0]
-		}
-	case len(parts) == 3:
-		if bs := s.m.find("resource", parts[0], parts[1]); len(bs) == 1 {
-			return bs[0]
-		}
+	m := resourceAddress.FindStringSubmatch(v.AsString())
+	if m == nil {
+		return nil
+	}
+	kind := "resource"
+	if m[1] != "" {
+		kind = "data"
+	}
+	if bs := s.m.find(kind, m[2], m[3]); len(bs) == 1 {
+		return bs[0]
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 # The service on ECS Fargate: two roles (the execution role pulls the image
-# and writes logs; the task role may read the key's secret and nothing else),
-# the log group, the task definition and the service behind the ALB.
+# and writes logs; the task role may sign with the KMS key, or read the key's
+# secret, and nothing else), the log group, the task definition and the
+# service behind the ALB.
 
 resource "aws_cloudwatch_log_group" "this" {
   name              = "/ecs/${var.name}"
@@ -32,16 +33,30 @@ resource "aws_iam_role" "task" {
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
+# One statement, by signing_key: sign with the KMS key and read its public
+# key (the server checks at start that it is the key CloudFront knows), or
+# read the secret holding the private key.
 data "aws_iam_policy_document" "task" {
-  statement {
-    sid       = "ReadTheSigningKey"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.key.arn]
+  dynamic "statement" {
+    for_each = local.kms ? [1] : []
+    content {
+      sid       = "SignWithTheKey"
+      actions   = ["kms:Sign", "kms:GetPublicKey"]
+      resources = [aws_kms_key.signing[0].arn]
+    }
+  }
+  dynamic "statement" {
+    for_each = local.kms ? [] : [1]
+    content {
+      sid       = "ReadTheSigningKey"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [aws_secretsmanager_secret.key[0].arn]
+    }
   }
 }
 
 resource "aws_iam_role_policy" "task" {
-  name   = "read-cloudfront-key"
+  name   = "cloudfront-signing-key"
   role   = aws_iam_role.task.id
   policy = data.aws_iam_policy_document.task.json
 }
@@ -63,7 +78,7 @@ resource "aws_vpc_security_group_ingress_rule" "tasks_from_alb" {
 
 resource "aws_vpc_security_group_egress_rule" "tasks_https" {
   security_group_id = aws_security_group.tasks.id
-  description       = "Secrets Manager, ECR, CloudWatch Logs and the OIDC issuer"
+  description       = "KMS or Secrets Manager, ECR, CloudWatch Logs and the OIDC issuer"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
@@ -120,7 +135,7 @@ resource "aws_ecs_service" "this" {
   task_definition = aws_ecs_task_definition.this.arn
   desired_count   = var.desired_count
   launch_type     = "FARGATE"
-  # The ALB waits for /readyz, which may take a few retries of Secrets Manager.
+  # The ALB waits for /readyz, which may take a few retries of KMS or Secrets Manager.
   health_check_grace_period_seconds = 60
 
   deployment_minimum_healthy_percent = 100

@@ -1,6 +1,6 @@
 # cfcookies on AWS: a CloudFront distribution whose media behaviour only
 # serves requests carrying valid signed cookies, the key group that verifies
-# them, the private key in Secrets Manager, and the service on ECS Fargate
+# them, the signing key in KMS (or Secrets Manager), and the service on ECS Fargate
 # behind an ALB. See "Deploying" in the repository's README.
 
 data "aws_region" "current" {}
@@ -11,6 +11,7 @@ data "aws_vpc" "this" {
 
 locals {
   same_origin = var.topology == "same-origin"
+  kms         = var.signing_key == "kms"
 
   # Origin ids of the distribution.
   media_origin_id = "media"
@@ -28,18 +29,27 @@ locals {
       LISTEN_ADDR       = ":8080"
       METRICS_ADDR      = ":9090"
       CLOUDFRONT_DOMAIN = var.cloudfront_domain
-      # The JSON secret names its key pair ID, so one put-secret-value
-      # rotates both: no CLOUDFRONT_KEY_PAIR_ID here to go stale.
-      CLOUDFRONT_PRIVATE_KEY_SECRET = aws_secretsmanager_secret.key.arn
-      KEY_REFRESH_INTERVAL          = var.key_refresh_interval
-      MEDIA_PATH                    = var.media_path
-      COOKIE_TTL                    = var.cookie_ttl
-      AUTH_MODE                     = "oidc"
-      OIDC_ISSUER                   = var.oidc_issuer
-      OIDC_AUDIENCE                 = var.oidc_audience
+      MEDIA_PATH        = var.media_path
+      COOKIE_TTL        = var.cookie_ttl
+      AUTH_MODE         = "oidc"
+      OIDC_ISSUER       = var.oidc_issuer
+      OIDC_AUDIENCE     = var.oidc_audience
       # The ALB's nodes are in the VPC: X-Forwarded-For is believed from them only.
       TRUSTED_PROXIES = data.aws_vpc.this.cidr_block
       LOG_FORMAT      = "json"
+    },
+    # The key's ARN rather than its alias: the tasks sign with exactly the
+    # key whose public key is CLOUDFRONT_KEY_PAIR_ID, whatever the alias
+    # points at later.
+    local.kms ? {
+      CLOUDFRONT_KMS_KEY_ID  = aws_kms_key.signing[0].arn
+      CLOUDFRONT_KEY_PAIR_ID = aws_cloudfront_public_key.kms[0].id
+    } : {},
+    # The JSON secret names its key pair ID, so one put-secret-value
+    # rotates both: no CLOUDFRONT_KEY_PAIR_ID here to go stale.
+    local.kms ? {} : {
+      CLOUDFRONT_PRIVATE_KEY_SECRET = aws_secretsmanager_secret.key[0].arn
+      KEY_REFRESH_INTERVAL          = var.key_refresh_interval
     },
     local.same_origin ? {} : {
       COOKIE_DOMAIN        = var.cookie_domain

@@ -24,8 +24,23 @@ output "alb_dns_name" {
 }
 
 output "public_key_ids" {
-  description = "CloudFront key pair IDs of the key group's keys, by name: the keyPairId to put in the secret with the matching private key."
+  description = "CloudFront key pair IDs of public_keys, by name: with signing_key = \"secret\", the keyPairId to put in the secret with the matching private key."
   value       = { for name, k in aws_cloudfront_public_key.this : name => k.id }
+}
+
+output "kms_key_arn" {
+  description = "signing_key = \"kms\": the signing key, CLOUDFRONT_KMS_KEY_ID of the tasks."
+  value       = local.kms ? aws_kms_key.signing[0].arn : null
+}
+
+output "kms_key_alias" {
+  description = "signing_key = \"kms\": the signing key's alias, for people and the AWS CLI."
+  value       = local.kms ? aws_kms_alias.signing[0].name : null
+}
+
+output "kms_key_pair_id" {
+  description = "signing_key = \"kms\": the CloudFront key pair ID of the KMS key's public key, CLOUDFRONT_KEY_PAIR_ID of the tasks and CloudFront-Key-Pair-Id of the cookies."
+  value       = local.kms ? aws_cloudfront_public_key.kms[0].id : null
 }
 
 output "key_group_id" {
@@ -34,8 +49,8 @@ output "key_group_id" {
 }
 
 output "private_key_secret_arn" {
-  description = "Put the private key here, out of band (aws secretsmanager put-secret-value)."
-  value       = aws_secretsmanager_secret.key.arn
+  description = "signing_key = \"secret\": put the private key here, out of band (aws secretsmanager put-secret-value)."
+  value       = local.kms ? null : aws_secretsmanager_secret.key[0].arn
 }
 
 output "media_bucket" {

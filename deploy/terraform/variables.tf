@@ -59,18 +59,63 @@ variable "app_origins" {
   }
 }
 
-variable "public_keys" {
-  description = "CloudFront public keys of the trusted key group, name => PEM (from `server keygen` or openssl). Keep old and new side by side during a rotation; a key group holds at most 5."
-  type        = map(string)
+variable "signing_key" {
+  description = <<-EOT
+    Where the private key that signs the cookies lives.
+    "kms" (default, the secure choice): an asymmetric AWS KMS key made by this module. The private
+    key never leaves KMS: the tasks may only ask KMS to sign a digest (kms:Sign) and to read the
+    public key (kms:GetPublicKey), so it cannot be stolen from a task, its memory, a leaked task
+    role session or the Terraform state; a stolen session signs only while it lasts, and
+    CloudTrail records every signature. CloudFront's public key is made from it: nothing to set
+    out of band. Signatures are SHA-256 only (ECDSA_SHA_256 or RSASSA_PKCS1_V1_5_SHA_256), and
+    each is a KMS request, within KMS's request quota and at its price.
+    "secret": a PEM key you make and put in a Secrets Manager secret out of band (its public key
+    in public_keys); the tasks read the private key itself into memory. For SHA-1 signatures, or
+    when other tools must sign with the same key.
+  EOT
+  type        = string
+  default     = "kms"
 
   validation {
-    condition     = length(var.public_keys) >= 1 && length(var.public_keys) <= 5
-    error_message = "public_keys must hold 1 to 5 keys: a CloudFront key group holds at most 5."
+    condition     = contains(["kms", "secret"], var.signing_key)
+    error_message = "signing_key must be \"kms\" (a KMS key that never leaves KMS) or \"secret\" (a PEM key in Secrets Manager)."
+  }
+}
+
+variable "kms_key_spec" {
+  description = <<-EOT
+    signing_key = "kms": the KMS key spec, one CloudFront key groups accept. "ECC_NIST_P256"
+    (default) signs with ECDSA_SHA_256: a 96-character signature in the cookie, against 344 for
+    "RSA_2048", which signs with RSASSA_PKCS1_V1_5_SHA_256. Changing it replaces the key: cookies
+    signed with the old key are refused from then on, until the SPA gets new ones.
+  EOT
+  type        = string
+  default     = "ECC_NIST_P256"
+
+  validation {
+    condition     = contains(["ECC_NIST_P256", "RSA_2048"], var.kms_key_spec)
+    error_message = "kms_key_spec must be \"ECC_NIST_P256\" or \"RSA_2048\": the KMS key specs whose public keys CloudFront accepts."
+  }
+}
+
+variable "public_keys" {
+  description = <<-EOT
+    CloudFront public keys of the trusted key group besides the KMS key's, name => PEM (from
+    `server keygen` or openssl). signing_key = "secret": the public key of the secret's private
+    key, at least one. Keep old and new side by side during a rotation, or while cookies signed
+    before a switch to "kms" expire; a key group holds at most 5, the KMS key included.
+  EOT
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = length(var.public_keys) <= 5
+    error_message = "public_keys must hold at most 5 keys: a CloudFront key group holds at most 5."
   }
 }
 
 variable "key_refresh_interval" {
-  description = "KEY_REFRESH_INTERVAL: how often the tasks read the secret again, so a rotated key is used without a deployment."
+  description = "signing_key = \"secret\": KEY_REFRESH_INTERVAL, how often the tasks read the secret again, so a rotated key is used without a deployment."
   type        = string
   default     = "5m"
 }
@@ -91,7 +136,7 @@ variable "public_subnet_ids" {
 }
 
 variable "private_subnet_ids" {
-  description = "Subnets of the tasks. They need a route to Secrets Manager, ECR, CloudWatch Logs and the OIDC issuer (NAT gateway or VPC endpoints)."
+  description = "Subnets of the tasks. They need a route to KMS (or Secrets Manager), ECR, CloudWatch Logs and the OIDC issuer (NAT gateway or VPC endpoints)."
   type        = list(string)
 }
 
