@@ -81,8 +81,8 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 		TrustedProxies:     cfg.TrustedProxies,
 		// Both limits apply per task: behind N tasks a client gets up to N
 		// times as many.
-		RateLimitPerIP:       handlers.RateLimit(cfg.RateLimitPerIP),
-		RateLimitPerIdentity: handlers.RateLimit(cfg.RateLimitPerIdentity),
+		RateLimitPerIP:       cfg.RateLimitPerIP,
+		RateLimitPerIdentity: cfg.RateLimitPerIdentity,
 		ExpiryGranularity:    cfg.ExpiryGranularity,
 		// The cache asks for the store's current signer on every request,
 		// so a key rotation empties it.

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/cfcookies/cfcookies/internal/auth"
+	"github.com/cfcookies/cfcookies/internal/handlers"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -319,12 +320,12 @@ func TestLoadAccepts(t *testing.T) {
 		{"rate limits default", false, nil,
 			func(c *Config) (any, any) {
 				return []any{c.RateLimitPerIP, c.RateLimitPerIdentity},
-					[]any{RateLimit{300, time.Minute}, RateLimit{60, time.Minute}}
+					[]any{handlers.RateLimit{Requests: 300, Window: time.Minute}, handlers.RateLimit{Requests: 60, Window: time.Minute}}
 			}},
 		{"rate limits set", false, map[string]string{"RATE_LIMIT_PER_IP": "1000/ 30s", "RATE_LIMIT_PER_IDENTITY": "5/1h"},
 			func(c *Config) (any, any) {
 				return []any{c.RateLimitPerIP, c.RateLimitPerIdentity},
-					[]any{RateLimit{1000, 30 * time.Second}, RateLimit{5, time.Hour}}
+					[]any{handlers.RateLimit{Requests: 1000, Window: 30 * time.Second}, handlers.RateLimit{Requests: 5, Window: time.Hour}}
 			}},
 		{"rate limits off", false, map[string]string{"RATE_LIMIT_PER_IP": "OFF", "RATE_LIMIT_PER_IDENTITY": "0"},
 			func(c *Config) (any, any) {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/httprate"
@@ -11,9 +12,22 @@ import (
 )
 
 // RateLimit allows Requests per Window; the zero RateLimit is no limit.
+// internal/config reads RATE_LIMIT_PER_IP and RATE_LIMIT_PER_IDENTITY into
+// it.
 type RateLimit struct {
 	Requests int
 	Window   time.Duration // whole seconds: Retry-After is in seconds
+}
+
+// Enabled reports whether the limit applies.
+func (r RateLimit) Enabled() bool { return r.Requests > 0 }
+
+// String is the limit as configured, "300/1m0s", or "off".
+func (r RateLimit) String() string {
+	if !r.Enabled() {
+		return "off"
+	}
+	return strconv.Itoa(r.Requests) + "/" + r.Window.String()
 }
 
 // rateLimiter answers 429 once a key has used up its requests in the
