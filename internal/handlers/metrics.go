@@ -35,7 +35,7 @@ type Metrics struct {
 
 // Label values of the bounded label sets.
 var (
-	issuanceResults = []string{"ok", "unauthenticated", "bad_request", "forbidden", "error", "rate_limited", "not_ready"}
+	issuanceResults = []string{"ok", "unauthenticated", "bad_request", "forbidden", "error", "rate_limited", "not_ready", "key_unavailable"}
 	scopeOutcomes   = []string{"ok", "not_grantable", "error"}
 	rateLimitNames  = []string{"ip", "identity"}
 )
@@ -54,7 +54,7 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"route"}),
 		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cfcookies_issuances_total", Help: "Cookie issuance requests by result (ok, unauthenticated, bad_request, forbidden, error, rate_limited, not_ready).",
+			Name: "cfcookies_issuances_total", Help: "Cookie issuance requests by result (ok, unauthenticated, bad_request, forbidden, error, rate_limited, not_ready, key_unavailable).",
 		}, []string{"result"}),
 		scopeIssued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cfcookies_scope_issuances_total", Help: "Grants by configured scope and outcome (ok, not_grantable, error).",
@@ -116,6 +116,8 @@ func (m *Metrics) issuanceRefused(e *mediacookies.Error) {
 		result = "forbidden"
 	case mediacookies.ProblemNotReady:
 		result = "not_ready"
+	case mediacookies.ProblemKeyUnavailable:
+		result = "key_unavailable"
 	case problemRateLimited:
 		result = "rate_limited"
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cfcookies/cfcookies/internal/auth"
 	"github.com/cfcookies/cfcookies/signer"
+	"github.com/cfcookies/cfcookies/signer/mediacookies"
 )
 
 const testOrigin = "https://app.example.com"
@@ -234,6 +236,33 @@ func TestIssueBeforeKeyLoaded(t *testing.T) {
 		`cfcookies_issuances_total{result="error"} 1`,
 		`cfcookies_scope_issuances_total{outcome="error",scope="default"} 1`,
 		`cfcookies_signing_duration_seconds_count 1`,
+	)
+}
+
+// A key that cannot sign for now (a throttled KMS key) is a 503 with
+// Retry-After and CORS headers, counted apart from other errors.
+func TestIssueKeyUnavailable(t *testing.T) {
+	t.Parallel()
+	key := keyFunc(func() ([]byte, error) {
+		return nil, fmt.Errorf("keys: KMS key \"alias/cf\": ThrottlingException: %w", mediacookies.ErrKeyUnavailable)
+	})
+	sg, err := signer.New("K2JCJMDEHXQW5F", key, signer.Options{HashAlgorithm: signer.SHA256, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newOpsServer(t, func() *signer.Signer { return sg }, nil, nil)
+	w := s.issue("203.0.113.5:1", "alice")
+	problemResponse(t, w, http.StatusServiceUnavailable, "key-unavailable")
+	if got := w.Header().Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After %q, want 1", got)
+	}
+	if got := w.Header().Get("Access-Control-Allow-Origin"); got != testOrigin {
+		t.Errorf("Access-Control-Allow-Origin %q, want %q", got, testOrigin)
+	}
+	wantSeries(t, s.scrape(t),
+		`cfcookies_issuances_total{result="key_unavailable"} 1`,
+		`cfcookies_issuances_total{result="error"} 0`,
+		`cfcookies_scope_issuances_total{outcome="error",scope="default"} 1`,
 	)
 }
 
