@@ -55,8 +55,10 @@ func TestNewAcceptsAnyCryptoSigner(t *testing.T) {
 		grant    Grant
 		wantHash crypto.Hash
 	}{
+		// The zero Options: SHA256 for RSA as for ECDSA.
+		{"RSA default", rsaKey, "", plain, crypto.SHA256},
 		// Through the AWS module's canned-policy shortcut.
-		{"RSA SHA1 resource and expiry", rsaKey, "", plain, crypto.SHA1},
+		{"RSA SHA1 resource and expiry", rsaKey, SHA1, plain, crypto.SHA1},
 		// Signed by this package.
 		{"RSA SHA1 with IP", rsaKey, SHA1, withIP, crypto.SHA1},
 		{"RSA SHA256", rsaKey, SHA256, plain, crypto.SHA256},
@@ -66,6 +68,9 @@ func TestNewAcceptsAnyCryptoSigner(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			if tt.hash == SHA1 {
+				skipSHA1InFIPS(t)
+			}
 			hsm := &hsmKey{inner: tt.key}
 			s, err := New("K2JCJMDEHXQW5F", hsm, Options{HashAlgorithm: tt.hash, Now: func() time.Time { return testNow }})
 			if err != nil {

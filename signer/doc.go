@@ -2,10 +2,12 @@
 // and reads and verifies them as CloudFront does.
 //
 // A [Signer] holds a CloudFront key pair ID and the matching private key (RSA
-// 2048 with SHA-1 or SHA-256, or ECDSA P-256 with SHA-256). [Signer.Cookies]
-// turns a [Grant] (resource, expiry, optional start time and IPv4 range) into
-// the CloudFront-Policy, CloudFront-Signature and CloudFront-Key-Pair-Id
-// cookies, plus CloudFront-Hash-Algorithm when the hash is not SHA-1. A Signer
+// 2048 or ECDSA P-256) and signs with SHA-256 unless an RSA key is given
+// SHA-1 in [Options]. [Signer.Cookies] turns a [Grant] (resource, expiry,
+// optional start time and IPv4 range) into four cookies: CloudFront-Policy,
+// CloudFront-Signature, CloudFront-Key-Pair-Id and
+// CloudFront-Hash-Algorithm=SHA256 (with SHA-1, that last one is expired
+// instead, so that one left by an earlier SHA-256 key is cleared). A Signer
 // is safe for concurrent use. The package never logs.
 //
 // Reading them back: [DecodePolicy] and [ParsePolicy] turn a policy into a
@@ -56,6 +58,16 @@
 // log them. Signed values are deterministic for RSA keys (the same policy
 // always gives the same signature) and randomized for ECDSA keys.
 //
+// # FIPS 140-3
+//
+// The package runs under Go's FIPS 140-3 mode, GODEBUG=fips140=on or =only,
+// with RSA 2048 and ECDSA P-256 keys and SHA-256, the default. With
+// fips140=only, where Go refuses SHA-1, [New] refuses SHA1 and [Verify]
+// cannot check a SHA-1 signature: their errors wrap [ErrNotFIPSApproved]
+// (crypto/sha1 would panic), and [Verifier.Check] denies such cookies with
+// a Reason that says why. Go refuses there, too, RSA keys under 2048 bits
+// ([KeyOptions.AllowAnyRSASize]) when they sign or verify.
+//
 // # Relation to the AWS SDK
 //
 // Policies are written as one compact statement with the conditions in the
@@ -83,5 +95,7 @@
 // are checked by verifying the signature with the published public key, as
 // ECDSA signatures are randomized. The 12 error cases (no expiry, a start
 // after the expiry, a DSA key, ECDSA with SHA-1, a quote in the resource or
-// in the IP range) are refused, each for its own reason.
+// in the IP range) are refused, each for its own reason. Under
+// GODEBUG=fips140=only the RSA cases are skipped: their key is 1024 bits,
+// which that mode refuses.
 package signer

@@ -15,7 +15,8 @@ import (
 
 // The whole flow of a Go service: load the key once, expand the caller's
 // path from a trusted template, and set the cookies on the response
-// (http.SetCookie(w, c) for each).
+// (http.SetCookie(w, c) for each). The zero Options sign with SHA-256, so
+// the fourth cookie is CloudFront-Hash-Algorithm=SHA256.
 func Example() {
 	pemBytes, err := os.ReadFile("testdata/keys/rsa2048-pkcs8.pem")
 	if err != nil {
@@ -54,7 +55,7 @@ func Example() {
 	// CloudFront-Policy; Path=/; Domain=example.com; Expires=Sat, 21 Nov 2026 12:10:00 GMT; Max-Age=600; HttpOnly; Secure; SameSite=Lax
 	// CloudFront-Signature; Path=/; Domain=example.com; Expires=Sat, 21 Nov 2026 12:10:00 GMT; Max-Age=600; HttpOnly; Secure; SameSite=Lax
 	// CloudFront-Key-Pair-Id; Path=/; Domain=example.com; Expires=Sat, 21 Nov 2026 12:10:00 GMT; Max-Age=600; HttpOnly; Secure; SameSite=Lax
-	// CloudFront-Hash-Algorithm; Path=/; Domain=example.com; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0; HttpOnly; Secure; SameSite=Lax
+	// CloudFront-Hash-Algorithm; Path=/; Domain=example.com; Expires=Sat, 21 Nov 2026 12:10:00 GMT; Max-Age=600; HttpOnly; Secure; SameSite=Lax
 }
 
 // Values from a token are refused, never escaped, when they could widen the
@@ -116,8 +117,9 @@ func ExampleGrant_Policy() {
 	// {"Statement":[{"Resource":"https://media.example.com/live/*.ts","Condition":{"DateLessThan":{"AWS:EpochTime":1767290400},"DateGreaterThan":{"AWS:EpochTime":1767286800},"IpAddress":{"AWS:SourceIp":"192.0.2.0/24"}}}]}
 }
 
-// ECDSA P-256 keys sign with SHA-256 and add CloudFront-Hash-Algorithm;
-// Verify checks a signature the way CloudFront does.
+// ECDSA P-256 keys sign with SHA-256, as RSA keys do by default, and add
+// CloudFront-Hash-Algorithm; Verify checks a signature the way CloudFront
+// does.
 func ExampleVerify() {
 	pemBytes, err := os.ReadFile("testdata/vectors/test-ecdsa-key.pem")
 	if err != nil {
@@ -173,6 +175,7 @@ func ExampleVerifier_Check() {
 		{Name: signer.CookiePolicy, Value: signed.Policy},
 		{Name: signer.CookieSignature, Value: signed.Signature},
 		{Name: signer.CookieKeyPairID, Value: signed.KeyPairID},
+		{Name: signer.CookieHashAlgorithm, Value: string(signed.HashAlgorithm)},
 	}
 
 	v, err := signer.NewVerifier(map[string]crypto.PublicKey{"K2JCJMDEHXQW5F": key.Public()}, signer.VerifierOptions{})
@@ -199,7 +202,7 @@ func ExampleVerifier_Check() {
 	fmt.Println(p.Resource, p.Expires)
 	// Output:
 	// allowed=true code=""
-	//   signature valid (key K2JCJMDEHXQW5F, SHA1); policy allows this URL until 2026-11-21T12:10:00Z
+	//   signature valid (key K2JCJMDEHXQW5F, SHA256); policy allows this URL until 2026-11-21T12:10:00Z
 	// allowed=false code="AccessDenied"
 	//   policy Resource does not match the request URL https://media.example.com/media/bob/a.png
 	// allowed=false code="AccessDenied"

@@ -6,7 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1" // #nosec G505 -- CloudFront's default signature is RSA with SHA-1
+	"crypto/sha1" // #nosec G505 -- CloudFront still accepts RSA with SHA-1, when chosen
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -28,7 +28,7 @@ const (
 )
 
 // ParseHashAlgorithm accepts "SHA1", "SHA256" (any case, with or without a
-// dash) and "" (chosen by key type).
+// dash) and "" (the default, which New signs with SHA256).
 func ParseHashAlgorithm(s string) (HashAlgorithm, error) {
 	switch strings.ToUpper(strings.ReplaceAll(s, "-", "")) {
 	case "":
@@ -48,20 +48,28 @@ func (h HashAlgorithm) crypto() crypto.Hash {
 	return crypto.SHA1
 }
 
-func (h HashAlgorithm) digest(b []byte) []byte {
+// digest hashes b with h, SHA1 for anything but SHA256 (CloudFront's
+// reading of an absent hash cookie). SHA1 under GODEBUG=fips140=only is
+// ErrNotFIPSApproved, where crypto/sha1 would panic.
+func (h HashAlgorithm) digest(b []byte) ([]byte, error) {
 	if h == SHA256 {
 		d := sha256.Sum256(b)
-		return d[:]
+		return d[:], nil
 	}
-	d := sha1.Sum(b) // #nosec G401 -- the hash CloudFront verifies unless told SHA256
-	return d[:]
+	if fips140Only() {
+		return nil, ErrNotFIPSApproved
+	}
+	d := sha1.Sum(b) // #nosec G401 -- the hash CloudFront verifies when told SHA1, or not told
+	return d[:], nil
 }
 
 // Options are a Signer's optional settings. The zero value is safe.
 type Options struct {
-	// HashAlgorithm is the digest to sign. Empty means SHA1 for RSA keys
-	// (the default that interoperates everywhere) and SHA256 for ECDSA keys.
-	// ECDSA with SHA1 is refused, as CloudFront refuses it.
+	// HashAlgorithm is the digest to sign. Empty means SHA256, for every
+	// key type, and the cookies then include CloudFront-Hash-Algorithm=SHA256.
+	// SHA1 is for RSA keys only (CloudFront refuses ECDSA with SHA1), and
+	// is refused with ErrNotFIPSApproved under GODEBUG=fips140=only.
+	// (Earlier versions signed RSA keys with SHA1 when it was empty.)
 	HashAlgorithm HashAlgorithm
 
 	// Now is the clock used to compute cookie Max-Age and refuse expired
@@ -87,10 +95,14 @@ type Signer struct {
 // keyPairID (the key group's public key ID, such as "K2JCJMDEHXQW5F") and
 // the matching private key. key may be any crypto.Signer whose public key is
 // RSA 2048 or ECDSA P-256, such as a key held in an HSM or KMS: its Sign
-// method is called with the policy's digest and the hash (crypto.SHA1 or
-// crypto.SHA256), and must return a PKCS#1 v1.5 signature for RSA or an
-// ASN.1 DER one for ECDSA, as crypto.Signer requires. AWS KMS signs RSA only
-// over SHA-256: use HashAlgorithm SHA256 with a KMS RSA key.
+// method is called with the policy's digest and the hash (crypto.SHA256,
+// or crypto.SHA1 when opts asks for SHA1), and must return a PKCS#1 v1.5
+// signature for RSA or an ASN.1 DER one for ECDSA, as crypto.Signer
+// requires. AWS KMS signs RSA only over SHA-256, the default.
+//
+// Under GODEBUG=fips140=only (Go's FIPS 140-3 mode, enforced), SHA1 is
+// refused with an error wrapping ErrNotFIPSApproved; SHA256 with RSA 2048
+// or ECDSA P-256 keys works there.
 func New(keyPairID string, key crypto.Signer, opts Options) (*Signer, error) {
 	if err := CheckKeyPairID(keyPairID); err != nil {
 		return nil, err
@@ -104,14 +116,14 @@ func New(keyPairID string, key crypto.Signer, opts Options) (*Signer, error) {
 	_, isRSA := key.Public().(*rsa.PublicKey)
 	hash := opts.HashAlgorithm
 	switch {
-	case hash == "" && isRSA:
-		hash = SHA1
 	case hash == "":
 		hash = SHA256
 	case hash != SHA1 && hash != SHA256:
 		return nil, fmt.Errorf("signer: unknown hash algorithm %q: CloudFront accepts SHA1 or SHA256", hash)
 	case hash == SHA1 && !isRSA:
 		return nil, errors.New("signer: ECDSA keys sign with SHA256; CloudFront refuses ECDSA with SHA1")
+	case hash == SHA1 && fips140Only():
+		return nil, ErrNotFIPSApproved
 	}
 	now := opts.Now
 	if now == nil {
@@ -231,12 +243,15 @@ func (s *Signer) signPolicy(ctx context.Context, g Grant, policy []byte) (string
 		return string(sig), nil
 	}
 	h := s.hash.crypto()
+	digest, err := s.hash.digest(policy)
+	if err != nil {
+		return "", fmt.Errorf("signer: sign policy: %w", err)
+	}
 	var sig []byte
-	var err error
 	if withCtx {
-		sig, err = ck.SignContext(ctx, s.hash.digest(policy), h)
+		sig, err = ck.SignContext(ctx, digest, h)
 	} else {
-		sig, err = s.key.Sign(rand.Reader, s.hash.digest(policy), h)
+		sig, err = s.key.Sign(rand.Reader, digest, h)
 	}
 	if err != nil {
 		return "", fmt.Errorf("signer: sign policy: %w", err)
@@ -270,10 +285,12 @@ var ErrBadSignature = errors.New("signer: signature does not match")
 
 // Verify checks a CloudFront base64 signature of policyJSON with pub, as
 // CloudFront does: PKCS#1 v1.5 for RSA, ASN.1 DER for ECDSA, over the hash
-// named by h ("" meaning SHA1, CloudFront's default). A signature that
-// does not match wraps ErrBadSignature, one that is not CloudFront base64
-// or an ECDSA key with SHA1 too; a key of another kind is
-// ErrUnsupportedKey.
+// named by h ("" meaning SHA1, as CloudFront reads cookies without
+// CloudFront-Hash-Algorithm). A signature that does not match wraps
+// ErrBadSignature, one that is not CloudFront base64 or an ECDSA key with
+// SHA1 too; a key of another kind is ErrUnsupportedKey. Under
+// GODEBUG=fips140=only a SHA1 signature cannot be checked: the error wraps
+// ErrNotFIPSApproved.
 func Verify(pub crypto.PublicKey, h HashAlgorithm, policyJSON []byte, signature string) error {
 	if h == "" {
 		h = SHA1
@@ -285,9 +302,12 @@ func Verify(pub crypto.PublicKey, h HashAlgorithm, policyJSON []byte, signature 
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadSignature, err)
 	}
-	digest := h.digest(policyJSON)
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
+		digest, err := h.digest(policyJSON)
+		if err != nil {
+			return fmt.Errorf("signer: verify: %w", err)
+		}
 		if err := rsa.VerifyPKCS1v15(k, h.crypto(), digest, sig); err != nil {
 			return fmt.Errorf("%w: %w", ErrBadSignature, err)
 		}
@@ -296,7 +316,8 @@ func Verify(pub crypto.PublicKey, h HashAlgorithm, policyJSON []byte, signature 
 		if h != SHA256 {
 			return fmt.Errorf("%w: ECDSA signatures use SHA256; CloudFront refuses ECDSA with SHA1", ErrBadSignature)
 		}
-		if !ecdsa.VerifyASN1(k, digest, sig) {
+		digest := sha256.Sum256(policyJSON)
+		if !ecdsa.VerifyASN1(k, digest[:], sig) {
 			return ErrBadSignature
 		}
 		return nil

@@ -63,7 +63,7 @@ func signVector(v vector) (Signed, []byte, error) {
 	if err != nil {
 		return Signed{}, nil, err
 	}
-	hash, err := ParseHashAlgorithm(v.Input.HashAlgorithm)
+	hash, err := vectorHash(v)
 	if err != nil {
 		return Signed{}, nil, err
 	}
@@ -95,12 +95,31 @@ func signVector(v vector) (Signed, []byte, error) {
 	return signed, policy, err
 }
 
+// vectorHash is the hash a vector states, passed to New explicitly: the
+// vectors without one are "RSA-SHA1 (default hash)", CloudFront's reading
+// of an absent Hash-Algorithm, while New's default is SHA256.
+// Under fips140=only, where New refuses SHA1, an error case without a hash
+// is signed with SHA256: it is about the grant or the key, and must fail
+// for that reason.
+func vectorHash(v vector) (HashAlgorithm, error) {
+	switch {
+	case v.Input.HashAlgorithm != "":
+		return ParseHashAlgorithm(v.Input.HashAlgorithm)
+	case v.Expected.Error && fips140Only():
+		return SHA256, nil
+	}
+	return SHA1, nil
+}
+
 func TestVectors(t *testing.T) {
 	t.Parallel()
 	for _, file := range []string{"sign-cookies-test-cases.json", "sign-test-cases.json"} {
 		for _, v := range loadVectors(t, file) {
 			t.Run(strings.TrimSuffix(file, ".json")+"/"+v.ID, func(t *testing.T) {
 				t.Parallel()
+				if fips140Only() && !v.Expected.Error && strings.HasPrefix(v.Input.PrivateKeyFile, "test-rsa-") {
+					t.Skip("the vectors' RSA key is 1024 bits, which GODEBUG=fips140=only refuses to sign with (as it refuses SHA-1)")
+				}
 				signed, policy, err := signVector(v)
 				if v.Expected.Error {
 					if err == nil {

@@ -190,7 +190,9 @@ func readCookies(cookies []*http.Cookie) cookieSet {
 //     CodeMalformedPolicy or CodeMalformedSignature.
 //  5. The signature must verify over the decoded policy with the key and
 //     hash (see [Verify]), else CodeAccessDenied. The policy is parsed only
-//     after that, so unsigned bytes are never interpreted.
+//     after that, so unsigned bytes are never interpreted. Under
+//     GODEBUG=fips140=only a SHA1 signature cannot be checked and is
+//     denied, with a Reason that says so.
 //  6. The policy must parse (see [ParsePolicy]), else CodeMalformedPolicy.
 //  7. The Resource must match requestURL (see [MatchResource]), now must
 //     be before its expiry and after its start, and clientIP inside its
@@ -260,6 +262,10 @@ func (v *Verifier) check(cs cookieSet, reqURL string, clientIP netip.Addr, now t
 		return denyKey(CodeMalformedSignature, "%s is not CloudFront base64", CookieSignature)
 	}
 	if err := Verify(pub, hash, policyJSON, cs.signature); err != nil {
+		if errors.Is(err, ErrNotFIPSApproved) {
+			return denyKey(CodeAccessDenied, "the signature is over SHA1 (%s not SHA256), which this process cannot check: GODEBUG=fips140=only refuses SHA-1, which is not FIPS 140-3 approved",
+				CookieHashAlgorithm)
+		}
 		if _, isEC := pub.(*ecdsa.PublicKey); isEC && hash != SHA256 {
 			return denyKey(CodeAccessDenied, "key %s is ECDSA, which signs with SHA256, but %s=SHA256 was not sent", keyID, CookieHashAlgorithm)
 		}

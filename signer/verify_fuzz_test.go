@@ -121,7 +121,7 @@ func isASCII(s string) bool {
 func FuzzCheck(f *testing.F) {
 	k := vkeys(f)
 	v := newTestVerifierSigner(f)
-	valid := signedCookies(f, vidRSA, k.rsa, SHA1, Grant{
+	valid := signedCookies(f, vidRSA, k.rsa, SHA256, Grant{
 		Resource: "https://m.example.com/media/alice/*", Expires: verifyT0.Add(time.Hour),
 		IPRange: netip.MustParsePrefix("192.0.2.0/24"),
 	})
@@ -143,6 +143,8 @@ func FuzzCheck(f *testing.F) {
 	f.Add("$EC", "/x")
 	f.Add("$RSA; $EC", "/media/alice/")
 	f.Add("$RSA; CloudFront-Hash-Algorithm=SHA3", "/media/alice/a.ts")
+	// No hash cookie: checked with SHA-1, or, under fips140=only, denied.
+	f.Add("CloudFront-Key-Pair-Id="+vidRSA+"; CloudFront-Policy=$POLICY; CloudFront-Signature=$SIG", "/media/alice/a.ts")
 	f.Add("CloudFront-Key-Pair-Id="+vidRSA+"; CloudFront-Policy=$POLICY; CloudFront-Signature=AAAA", "/media/alice/a")
 	f.Add("CloudFront-Key-Pair-Id="+vidEC+"; CloudFront-Policy=$POLICY; CloudFront-Signature=$SIG", "/media/alice/a")
 	f.Add("CloudFront-Key-Pair-Id="+vidRSA+"; CloudFront-Policy=e30_; CloudFront-Signature=AAAA", "/")

@@ -161,13 +161,25 @@ func TestRefreshKeyAndHash(t *testing.T) {
 	noHash := strings.Replace(oldCookies, "CloudFront-Hash-Algorithm=SHA256", "x=y", 1)
 	old.wantRefresh(old.get("app.example.com", "/media/alice/a.mp4", "alice", noHash), RefreshHash)
 
-	// A SHA-1 signer, and a CloudFront-Hash-Algorithm=SHA256 left over.
-	sha1 := newRefreshCase(t, func(c *Config[Claims]) {
+	// An RSA signer's SHA-256 cookies are fresh, with their hash cookie.
+	rsaCase := newRefreshCase(t, func(c *Config[Claims]) {
 		c.Signer = newSigner(t, "K2JCJMDEHXQW5F", rsaKey, func() time.Time { return testNow })
 	})
-	sha1Cookies := browserCookies(sha1.issue("alice"), "/media/alice/a.mp4")
-	sha1.wantRefresh(sha1.get("app.example.com", "/media/alice/a.mp4", "alice", sha1Cookies), "")
-	sha1.wantRefresh(sha1.get("app.example.com", "/media/alice/a.mp4", "alice", sha1Cookies+"; CloudFront-Hash-Algorithm=SHA256"), RefreshHash)
+	rsaCookies := browserCookies(rsaCase.issue("alice"), "/media/alice/a.mp4")
+	if !strings.Contains(rsaCookies, "CloudFront-Hash-Algorithm=SHA256") {
+		t.Fatal("RSA cookies without CloudFront-Hash-Algorithm=SHA256")
+	}
+	rsaCase.wantRefresh(rsaCase.get("app.example.com", "/media/alice/a.mp4", "alice", rsaCookies), "")
+
+	// A SHA-1 signer, and a CloudFront-Hash-Algorithm=SHA256 left over.
+	t.Run("SHA1", func(t *testing.T) {
+		sha1 := newRefreshCase(t, func(c *Config[Claims]) {
+			c.Signer = newSignerHash(t, "K2JCJMDEHXQW5F", rsaKey, signer.SHA1, func() time.Time { return testNow })
+		})
+		sha1Cookies := browserCookies(sha1.issue("alice"), "/media/alice/a.mp4")
+		sha1.wantRefresh(sha1.get("app.example.com", "/media/alice/a.mp4", "alice", sha1Cookies), "")
+		sha1.wantRefresh(sha1.get("app.example.com", "/media/alice/a.mp4", "alice", sha1Cookies+"; CloudFront-Hash-Algorithm=SHA256"), RefreshHash)
+	})
 }
 
 func TestRefreshFails(t *testing.T) {
