@@ -24,6 +24,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/cfcookies/cfcookies/internal/auth"
+	"github.com/cfcookies/cfcookies/internal/handlers"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -64,10 +65,10 @@ type Config struct {
 	TrustedProxiesAllowAll bool
 	// RateLimitPerIP is RATE_LIMIT_PER_IP, default 300/1m: issuance requests
 	// per client address (an IPv6 client's /64), before authentication.
-	RateLimitPerIP RateLimit
+	RateLimitPerIP handlers.RateLimit
 	// RateLimitPerIdentity is RATE_LIMIT_PER_IDENTITY, default 60/1m:
 	// issuance requests per authenticated subject.
-	RateLimitPerIdentity RateLimit
+	RateLimitPerIdentity handlers.RateLimit
 	LogLevel             zerolog.Level // LOG_LEVEL, default info
 	LogFormat            LogFormat     // LOG_FORMAT: LogJSON (default) or LogConsole
 
@@ -150,18 +151,12 @@ const (
 	maxTTL     = 168 * time.Hour
 )
 
-// RateLimit allows Requests per Window; the zero RateLimit is no limit.
-type RateLimit struct {
-	Requests int
-	Window   time.Duration
-}
-
 // Default rate limits: an SPA refreshes its cookies every few minutes, so
 // one identity needs a handful of issuances per minute, and one address
 // (an office behind NAT) a few hundred.
 var (
-	DefaultRateLimitPerIP       = RateLimit{Requests: 300, Window: time.Minute}
-	DefaultRateLimitPerIdentity = RateLimit{Requests: 60, Window: time.Minute}
+	DefaultRateLimitPerIP       = handlers.RateLimit{Requests: 300, Window: time.Minute}
+	DefaultRateLimitPerIdentity = handlers.RateLimit{Requests: 60, Window: time.Minute}
 )
 
 // Bounds of a rate limit.
@@ -170,17 +165,6 @@ const (
 	minRateLimitWindow   = time.Second
 	maxRateLimitWindow   = 24 * time.Hour
 )
-
-// Enabled reports whether the limit applies.
-func (r RateLimit) Enabled() bool { return r.Requests > 0 }
-
-// String is the limit as configured, "300/1m0s", or "off".
-func (r RateLimit) String() string {
-	if !r.Enabled() {
-		return "off"
-	}
-	return strconv.Itoa(r.Requests) + "/" + r.Window.String()
-}
 
 // Auth says how callers are identified.
 type Auth struct {
@@ -789,7 +773,7 @@ func (l *loader) rateLimits(c *Config) {
 }
 
 // rateLimit reads "N/duration" ("300/1m"), or "0" or "off" for no limit.
-func (l *loader) rateLimit(name string, def RateLimit) RateLimit {
+func (l *loader) rateLimit(name string, def handlers.RateLimit) handlers.RateLimit {
 	v, set := l.get(name)
 	if !set {
 		return def
@@ -803,32 +787,32 @@ func (l *loader) rateLimit(name string, def RateLimit) RateLimit {
 
 // parseRateLimit parses "N/duration": N from 1 to 1000000 requests per a
 // duration from 1s to 24h in whole seconds; "0" and "off" disable the limit.
-func parseRateLimit(v string) (RateLimit, error) {
+func parseRateLimit(v string) (handlers.RateLimit, error) {
 	if v == "0" || strings.EqualFold(v, "off") {
-		return RateLimit{}, nil
+		return handlers.RateLimit{}, nil
 	}
 	const form = `must be "N/duration" such as "300/1m", or "0" or "off" to disable`
 	n, d, ok := strings.Cut(v, "/")
 	if !ok {
-		return RateLimit{}, errors.New(form)
+		return handlers.RateLimit{}, errors.New(form)
 	}
 	requests, err := strconv.Atoi(strings.TrimSpace(n))
 	if err != nil {
-		return RateLimit{}, errors.New(form)
+		return handlers.RateLimit{}, errors.New(form)
 	}
 	window, err := time.ParseDuration(strings.TrimSpace(d))
 	if err != nil {
-		return RateLimit{}, errors.New(form)
+		return handlers.RateLimit{}, errors.New(form)
 	}
 	switch {
 	case requests < 1 || requests > maxRateLimitRequests:
-		return RateLimit{}, errors.New(`must allow 1 to 1000000 requests (use "off" to disable)`)
+		return handlers.RateLimit{}, errors.New(`must allow 1 to 1000000 requests (use "off" to disable)`)
 	case window < minRateLimitWindow || window > maxRateLimitWindow:
-		return RateLimit{}, errors.New("must have a duration between 1s and 24h")
+		return handlers.RateLimit{}, errors.New("must have a duration between 1s and 24h")
 	case window%time.Second != 0:
-		return RateLimit{}, errors.New("must have a duration in whole seconds (Retry-After is in seconds)")
+		return handlers.RateLimit{}, errors.New("must have a duration in whole seconds (Retry-After is in seconds)")
 	}
-	return RateLimit{Requests: requests, Window: window}, nil
+	return handlers.RateLimit{Requests: requests, Window: window}, nil
 }
 
 func (l *loader) logging(c *Config) {
