@@ -87,7 +87,7 @@ type CloudFront struct {
 	Scheme        string               // "https"; "http" only with dev
 	Host          string               // lower-case host, with ":port" only with dev, e.g. "media.example.com"
 	KeyPairID     string               // CLOUDFRONT_KEY_PAIR_ID; may be "" with a Secrets Manager key, whose JSON form names its own
-	HashAlgorithm signer.HashAlgorithm // CLOUDFRONT_HASH_ALGORITHM: "", signer.SHA1 or signer.SHA256; "" = by key type
+	HashAlgorithm signer.HashAlgorithm // CLOUDFRONT_HASH_ALGORITHM: signer.SHA256 (the default) or signer.SHA1
 }
 
 // BaseURL is the distribution's origin, e.g. "https://media.example.com".
@@ -409,6 +409,7 @@ func (l *loader) cloudFront(c *Config) {
 		l.fail("CLOUDFRONT_DOMAIN", "", "required: the distribution's custom domain, e.g. media.example.com")
 	}
 
+	c.CloudFront.HashAlgorithm = signer.SHA256
 	if v, set := l.get("CLOUDFRONT_HASH_ALGORITHM"); set {
 		alg, err := parseHashAlgorithm(v)
 		if l.check("CLOUDFRONT_HASH_ALGORITHM", v, err) {

@@ -98,7 +98,7 @@ func TestLoadDevDefaults(t *testing.T) {
 		ListenAddr:           "127.0.0.1:8080",
 		MetricsAddr:          "127.0.0.1:9090",
 		DevCDNAddr:           "127.0.0.1:8081",
-		CloudFront:           CloudFront{Scheme: "http", Host: "localhost:8081", KeyPairID: "KCFCOOKIESDEV"},
+		CloudFront:           CloudFront{Scheme: "http", Host: "localhost:8081", KeyPairID: "KCFCOOKIESDEV", HashAlgorithm: signer.SHA256},
 		Cookie:               Cookie{Path: "/", SameSite: http.SameSiteLaxMode, Secure: true, TTL: 10 * time.Minute},
 		MediaPath:            "/media/{sub}/*",
 		Auth:                 Auth{Mode: "dev"},
@@ -206,7 +206,7 @@ func TestLoadAccepts(t *testing.T) {
 	}{
 		{"empty counts as unset", false, map[string]string{"COOKIE_TTL": " ", "LISTEN_ADDR": "", "CLOUDFRONT_HASH_ALGORITHM": ""},
 			func(c *Config) (any, any) {
-				return []any{c.Cookie.TTL, c.ListenAddr, c.CloudFront.HashAlgorithm}, []any{10 * time.Minute, ":8080", signer.HashAlgorithm("")}
+				return []any{c.Cookie.TTL, c.ListenAddr, c.CloudFront.HashAlgorithm}, []any{10 * time.Minute, ":8080", signer.SHA256}
 			}},
 		{"empty METRICS_ADDR disables metrics", false, map[string]string{"METRICS_ADDR": ""},
 			func(c *Config) (any, any) { return c.MetricsAddr, "" }},
@@ -413,7 +413,7 @@ func TestLoadRejects(t *testing.T) {
 		{"key refresh with an inline key", false, map[string]string{"CLOUDFRONT_PRIVATE_KEY_SECRET": unset, "CLOUDFRONT_PRIVATE_KEY": testPEM, "KEY_REFRESH_INTERVAL": "1m"}, "KEY_REFRESH_INTERVAL", "never re-read"},
 		{"dev: key refresh with an ephemeral key", true, map[string]string{"KEY_REFRESH_INTERVAL": "1m"}, "KEY_REFRESH_INTERVAL", "never re-read"},
 
-		{"hash algorithm unknown", false, map[string]string{"CLOUDFRONT_HASH_ALGORITHM": "SHA512"}, "CLOUDFRONT_HASH_ALGORITHM", "must be SHA1 or SHA256"},
+		{"hash algorithm unknown", false, map[string]string{"CLOUDFRONT_HASH_ALGORITHM": "SHA512"}, "CLOUDFRONT_HASH_ALGORITHM", "must be SHA256 or SHA1"},
 
 		{"cookie domain is a public suffix", false, map[string]string{"CLOUDFRONT_DOMAIN": "media.example.co.uk", "COOKIE_DOMAIN": ".co.uk"}, "COOKIE_DOMAIN", "is a public suffix; browsers refuse cookies for it"},
 		{"cookie domain is a TLD", false, map[string]string{"COOKIE_DOMAIN": "com"}, "COOKIE_DOMAIN", "public suffix"},

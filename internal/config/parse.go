@@ -4,6 +4,7 @@ package config
 // text is the rule, in lower-case prose; Load attaches the variable and the value.
 
 import (
+	"crypto/fips140"
 	"errors"
 	"fmt"
 	"math"
@@ -221,11 +222,17 @@ func validateCookiePath(p string) error {
 }
 
 // parseHashAlgorithm normalises "sha-256" and friends to signer.SHA1 or
-// signer.SHA256, as signer.ParseHashAlgorithm does.
+// signer.SHA256, as signer.ParseHashAlgorithm does. It refuses SHA1 in
+// Go's FIPS 140-3 mode with enforcement (GODEBUG=fips140=only), where
+// crypto/sha1 refuses to hash, so the server says so at start-up instead
+// of failing on its first signature.
 func parseHashAlgorithm(v string) (signer.HashAlgorithm, error) {
 	alg, err := signer.ParseHashAlgorithm(v)
-	if err != nil || alg == "" {
-		return "", errors.New("must be SHA1 or SHA256 (leave it empty to follow the key type)")
+	switch {
+	case err != nil || alg == "":
+		return "", errors.New("must be SHA256 or SHA1 (unset, it is SHA256)")
+	case alg == signer.SHA1 && fips140.Enforced():
+		return "", errors.New("SHA1 is refused in FIPS 140-3 mode (GODEBUG=fips140=only): SHA-1 is not FIPS-approved for signatures; set SHA256 or unset it")
 	}
 	return alg, nil
 }
