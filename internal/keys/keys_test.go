@@ -39,12 +39,13 @@ func TestOpen(t *testing.T) {
 		wantHash   signer.HashAlgorithm
 		wantType   string
 	}{
-		{"env PEM", config.CloudFront{KeyPairID: "K1"}, config.Key{PEM: config.Secret(readKey(t, rsaKey))}, "env", "K1", signer.SHA1, "RSA 2048"},
-		{"env PEM with SHA256", config.CloudFront{KeyPairID: "K1", HashAlgorithm: "SHA256"}, config.Key{PEM: config.Secret(readKey(t, rsaKeyPKCS1))}, "env", "K1", signer.SHA256, "RSA 2048"},
+		{"env PEM", config.CloudFront{KeyPairID: "K1"}, config.Key{PEM: config.Secret(readKey(t, rsaKey))}, "env", "K1", signer.SHA256, "RSA 2048"},
+		{"env PEM with SHA1", config.CloudFront{KeyPairID: "K1", HashAlgorithm: signer.SHA1}, config.Key{PEM: config.Secret(readKey(t, rsaKeyPKCS1))}, "env", "K1", signer.SHA1, "RSA 2048"},
+		{"env PEM with SHA256", config.CloudFront{KeyPairID: "K1", HashAlgorithm: signer.SHA256}, config.Key{PEM: config.Secret(readKey(t, rsaKeyPKCS1))}, "env", "K1", signer.SHA256, "RSA 2048"},
 		{"ECDSA file", config.CloudFront{KeyPairID: "K2"}, file(ecFile), "file", "K2", signer.SHA256, "ECDSA P-256"},
-		{"JSON file names its id", config.CloudFront{}, file(jsonFile), "file", "KFROMJSON", signer.SHA1, "RSA 2048"},
-		{"JSON file id wins over the variable", config.CloudFront{KeyPairID: "KSTALE"}, file(jsonFile), "file", "KFROMJSON", signer.SHA1, "RSA 2048"},
-		{"ephemeral", config.CloudFront{KeyPairID: "KDEV"}, config.Key{}, "ephemeral", "KDEV", signer.SHA1, "RSA 2048"},
+		{"JSON file names its id", config.CloudFront{}, file(jsonFile), "file", "KFROMJSON", signer.SHA256, "RSA 2048"},
+		{"JSON file id wins over the variable", config.CloudFront{KeyPairID: "KSTALE"}, file(jsonFile), "file", "KFROMJSON", signer.SHA256, "RSA 2048"},
+		{"ephemeral", config.CloudFront{KeyPairID: "KDEV"}, config.Key{}, "ephemeral", "KDEV", signer.SHA256, "RSA 2048"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -376,10 +377,10 @@ func TestRotationInFlight(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	policy, _ := g.Policy()
-	if r.signed.KeyPairID != "KOLD" || r.signed.HashAlgorithm != signer.SHA1 {
+	if r.signed.KeyPairID != "KOLD" || r.signed.HashAlgorithm != signer.SHA256 {
 		t.Fatalf("the request in flight finished with %s", r.signed)
 	}
-	if err := signer.Verify(oldKey.Public(), signer.SHA1, policy, r.signed.Signature); err != nil {
+	if err := signer.Verify(oldKey.Public(), signer.SHA256, policy, r.signed.Signature); err != nil {
 		t.Fatalf("the request in flight is not signed by the old key: %v", err)
 	}
 }
