@@ -138,8 +138,10 @@ func devOrigins(listenAddr string) []string {
 	return []string{"http://localhost:" + port, "http://127.0.0.1:" + port}
 }
 
-// scopes turns configured scopes into the handlers' form: a caller is
-// entitled to a scope when any of its rules holds (or it has none).
+// scopes turns configured scopes, whose entitlement is data (rules), into
+// the scopes the handler serves, whose entitlement is a predicate: a
+// caller is entitled to a scope when any of its rules holds (or it has
+// none).
 func scopes(cs []config.Scope) []handlers.Scope {
 	out := make([]handlers.Scope, 0, len(cs))
 	for _, c := range cs {

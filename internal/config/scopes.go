@@ -18,8 +18,11 @@ import (
 	"github.com/cfcookies/cfcookies/signer"
 )
 
-// Scope is one named grant: which path pattern, under which cookie Path, for
-// how long, and who may have it.
+// Scope is one named grant as configured: which path pattern, under which
+// cookie Path, for how long, and who may have it, written as rules (Allow).
+// It is plain data, which logs, compares and marshals; the handler serves
+// a handlers.Scope, the same grant with a predicate, auth.AnyRule(Allow),
+// for who may have it (cmd/server turns one into the other).
 type Scope struct {
 	Name       string
 	Path       *signer.PathTemplate

@@ -15,7 +15,8 @@ import (
 
 // Scope is a named grant template: which path pattern, under which cookie
 // Path, for how long, and who may have it (Allowed nil: every
-// authenticated caller).
+// authenticated caller). internal/config's Scope is the same grant as
+// configured, with its Allowed written as rules.
 type Scope = mediacookies.Scope[auth.Identity]
 
 // auth.Identity is what the path templates expand from.
