@@ -204,4 +204,6 @@ func checkLeeway(d time.Duration) (time.Duration, error) {
 
 // hasCookieNameChars reports whether name is a valid RFC 6265 cookie name
 // (an RFC 2616 token), as net/http does.
-func hasCookieNameChars(name string) bool { return (&http.Cookie{Name: name}).Valid() == nil }
+func hasCookieNameChars(name string) bool {
+	return (&http.Cookie{Name: name}).Valid() == nil // #nosec G124 -- a probe of the name; never sent
+}

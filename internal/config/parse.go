@@ -294,7 +294,7 @@ func validateALBArn(v string) (partition string, err error) {
 // validateCookieName checks an RFC 6265 cookie-name (an RFC 2616 token),
 // as net/http does.
 func validateCookieName(v string) error {
-	if (&http.Cookie{Name: v}).Valid() != nil {
+	if (&http.Cookie{Name: v}).Valid() != nil { // #nosec G124 -- a probe of the name; never sent
 		return errors.New("must be a valid cookie name (letters, digits and !#$%&'*+-.^_`|~)")
 	}
 	if strings.HasPrefix(strings.ToLower(v), "cloudfront-") {
