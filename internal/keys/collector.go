@@ -8,18 +8,19 @@ import (
 
 // Collector returns a Prometheus collector that reads Status at each scrape:
 // whether a key is loaded, its age and identity, and how refreshes of the
-// source go. Nothing in it is secret.
+// source go; and the latency and errors of KMS Sign calls. Nothing in it
+// is secret.
 func (s *Store) Collector() prometheus.Collector {
 	now := s.now
 	if now == nil {
 		now = time.Now
 	}
-	return &statusCollector{status: s.Status, now: now}
+	return &statusCollector{status: s.Status, now: now, kms: s.kmsMetrics}
 }
 
 var (
 	readyDesc = prometheus.NewDesc("cfcookies_key_ready",
-		"1 when a usable signing key is loaded, else 0, by key source (env, file, secret, ephemeral).", []string{"source"}, nil)
+		"1 when a usable signing key is loaded, else 0, by key source (env, file, secret, kms, ephemeral).", []string{"source"}, nil)
 	infoDesc = prometheus.NewDesc("cfcookies_key_info",
 		"The key new requests sign with: always 1, labelled with its public identity.", []string{"key_pair_id", "key_type", "public_key_sha256"}, nil)
 	ageDesc = prometheus.NewDesc("cfcookies_key_age_seconds",
@@ -38,6 +39,7 @@ var (
 type statusCollector struct {
 	status func() Status
 	now    func() time.Time
+	kms    *kmsMetrics // nil for a Store not made by Open
 }
 
 // Describe implements prometheus.Collector.
@@ -45,10 +47,18 @@ func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{readyDesc, infoDesc, ageDesc, rotationsDesc, lastAttemptDesc, lastSuccessDesc, failuresDesc} {
 		ch <- d
 	}
+	if c.kms != nil {
+		c.kms.latency.Describe(ch)
+		c.kms.errors.Describe(ch)
+	}
 }
 
 // Collect implements prometheus.Collector.
 func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.kms != nil {
+		c.kms.latency.Collect(ch)
+		c.kms.errors.Collect(ch)
+	}
 	st := c.status()
 	ready := 0.0
 	if st.Ready {

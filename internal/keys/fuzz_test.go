@@ -40,6 +40,8 @@ func FuzzDecodeMaterial(f *testing.F) {
 		f.Add(`{"keyPairId": "K1", "privateKey": "$JSON"}`, uint8(i), uint16(0), []byte(nil))
 	}
 	f.Add(`{"keyPairId": 1}`, uint8(0), uint16(0), []byte(nil))
+	f.Add(`{"keyPairId": "K1", "kmsKeyId": "alias/cf"}`, uint8(0), uint16(0), []byte(nil))
+	f.Add(`{"keyPairId": "K1", "kmsKeyId": "alias/cf", "privateKey": "$JSON"}`, uint8(0), uint16(0), []byte(nil))
 	f.Add(`{"privateKey": "$JSON"}`, uint8(2), uint16(0), []byte(nil))
 	f.Add("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nAAAA\n-----END RSA PRIVATE KEY-----\n", uint8(0), uint16(0), []byte(nil))
 	f.Add(" \n$PEM\n", uint8(0), uint16(40), []byte{0xff, 0x00})
@@ -54,13 +56,20 @@ func FuzzDecodeMaterial(f *testing.F) {
 		quoted, _ := json.Marshal(keyPEM)
 		raw := strings.NewReplacer("$PEM", keyPEM, "$JSON", string(quoted[1:len(quoted)-1])).Replace(template)
 
-		id, pemBytes, err := decodeMaterial([]byte(raw), true)
+		m, err := decodeMaterial([]byte(raw), true)
+		pemBytes := m.pem
 		if err == nil {
 			if strings.TrimSpace(raw) == "" {
 				t.Fatal("empty material accepted")
 			}
-			if id == "" && strings.HasPrefix(strings.TrimSpace(raw), "{") {
+			if m.keyPairID == "" && strings.HasPrefix(strings.TrimSpace(raw), "{") {
 				t.Fatal("JSON accepted without a key pair id")
+			}
+			if (m.kmsKeyID == "") == (m.pem == nil) {
+				t.Fatal("material is neither a key nor a KMS key, or both")
+			}
+			if m.kmsKeyID != "" {
+				return
 			}
 			_, err = signer.ParsePrivateKeyPEM(pemBytes, signer.KeyOptions{})
 		}

@@ -1,7 +1,8 @@
 // Package keys loads the CloudFront private key from where operators keep
-// it (inline PEM, a file, AWS Secrets Manager), reads the file and the
-// secret again as they change, and hands the current signer to the
-// handlers.
+// it (inline PEM, a file, AWS Secrets Manager), or a KMS key that keeps it
+// (CLOUDFRONT_KMS_KEY_ID, or named by the file or secret), reads the file
+// and the secret again as they change, and hands the current signer to
+// the handlers.
 //
 // A key that cannot be used never replaces a good one, and a failed refresh
 // keeps the key in use. A new key pair id and key take effect together, for
@@ -45,8 +46,9 @@ const readTimeout = 30 * time.Second
 
 // Info describes a loaded key: nothing in it is secret.
 type Info struct {
-	Source        string // env, file, secret or ephemeral
+	Source        string // env, file, secret, kms or ephemeral
 	KeyPairID     string
+	KMSKeyARN     string // the KMS key that signs, as KMS names it; "" for a key held in memory
 	HashAlgorithm signer.HashAlgorithm
 	KeyType       string    // "RSA 2048" or "ECDSA P-256"
 	PublicKeyPEM  string    // PKIX "PUBLIC KEY" PEM, as CloudFront takes it
@@ -57,7 +59,7 @@ type Info struct {
 // Status is what health checks and metrics need to know about the key:
 // nothing in it is secret.
 type Status struct {
-	Source string // env, file, secret or ephemeral: where keys come from
+	Source string // env, file, secret, kms or ephemeral: where keys come from
 	Ready  bool   // a usable key has been loaded
 	Key    Info   // the key new requests sign with; zero until Ready
 	// Rotations counts the keys that replaced another since startup.
@@ -83,6 +85,10 @@ type Options struct {
 	// Secrets reads CLOUDFRONT_PRIVATE_KEY_SECRET. Nil means a client from
 	// NewSecretsClient (the AWS SDK's default configuration).
 	Secrets SecretsClient
+	// KMS signs with a KMS key, CLOUDFRONT_KMS_KEY_ID or one a secret or
+	// file names. Nil means a client from NewKMSClient, made when first
+	// needed.
+	KMS KMSClient
 	// Now is the clock of Info and Status times. Nil means time.Now.
 	Now func() time.Time
 }
@@ -101,6 +107,9 @@ type Store struct {
 
 	refreshMu sync.Mutex // one read of the source at a time
 	digest    [32]byte   // SHA-256 of the material of the current key; guarded by refreshMu
+	kms       KMSClient  // nil until a KMS key is first read; guarded by refreshMu
+
+	kmsMetrics *kmsMetrics
 
 	mu     sync.Mutex // guards status
 	status Status
@@ -117,11 +126,12 @@ type loaded struct {
 // RSA-2048 key.
 //
 // An inline or file key that cannot be used fails Open, and so does a
-// secret that cannot be read or used for a reason retrying will not fix:
-// access denied, no region, a key CloudFront would refuse. When Secrets
-// Manager is unreachable, throttles, fails or does not have the secret yet,
-// Open logs the error and returns a Store that is not ready: Run keeps
-// trying, and the Store becomes ready when the key loads.
+// secret or KMS key that cannot be read or used for a reason retrying will
+// not fix: access denied, no region, a key that does not exist, is
+// disabled or pending deletion, a key CloudFront would refuse. When Secrets
+// Manager or KMS is unreachable, throttles or fails, or the secret does
+// not exist yet, Open logs the error and returns a Store that is not
+// ready: Run keeps trying, and the Store becomes ready when the key loads.
 //
 // cf.HashAlgorithm is config's, already parsed (SHA256 unless SHA1 was
 // asked for); signer.New refuses any other value when the key loads.
@@ -138,34 +148,53 @@ func Open(ctx context.Context, cf config.CloudFront, k config.Key, opts Options)
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.kms, s.kmsMetrics = opts.KMS, newKMSMetrics()
+	if s.src, err = newSource(ctx, k, opts); err != nil {
+		return nil, err
+	}
 	switch {
-	case k.SecretID != "":
-		client := opts.Secrets
-		if client == nil {
-			if client, err = NewSecretsClient(ctx, k.SecretID); err != nil {
-				return nil, err
-			}
-		}
-		s.src = secretSource{client: client, id: k.SecretID}
-	case k.File != "":
-		s.src = fileSource(k.File)
-	case k.PEM != "":
-		s.src = inlineSource(k.PEM)
-		s.interval = 0
-	default:
+	case s.src == nil:
 		if err := s.ephemeral(); err != nil {
 			return nil, err
 		}
 		return s, nil
+	case s.src.kind() == "env" || s.src.kind() == "kms":
+		s.interval = 0 // never read again
 	}
 	if err := s.attempt(ctx); err != nil {
-		if k.SecretID == "" || isPermanent(err) {
+		// A key file's KMS key may be throttled too: only KMS errors of
+		// an inline or file key are waited out.
+		if isPermanent(err) || (s.src.kind() == "env" || s.src.kind() == "file") && !isKMSTransient(err) {
 			return nil, err
 		}
 		s.log.Error().Err(err).Str("key_source", s.src.kind()).
 			Msg("no signing key loaded yet; /readyz answers 503 until one loads; retrying")
 	}
 	return s, nil
+}
+
+// newSource returns the configured source, nil for none (an ephemeral
+// key).
+func newSource(ctx context.Context, k config.Key, opts Options) (source, error) {
+	switch {
+	case k.SecretID != "":
+		client := opts.Secrets
+		if client == nil {
+			c, err := NewSecretsClient(ctx, k.SecretID)
+			if err != nil {
+				return nil, err
+			}
+			client = c
+		}
+		return secretSource{client: client, id: k.SecretID}, nil
+	case k.KMSKeyID != "":
+		return kmsSource(k.KMSKeyID), nil
+	case k.File != "":
+		return fileSource(k.File), nil
+	case k.PEM != "":
+		return inlineSource(k.PEM), nil
+	}
+	return nil, nil
 }
 
 // ephemeral installs a fresh RSA-2048 key.
@@ -222,17 +251,21 @@ func (s *Store) Status() Status {
 
 // Run reads a key file or secret again every refresh interval until ctx is
 // done. Until a first key has loaded it retries sooner, backing off from 1s
-// to 30s. It returns at once for an inline or ephemeral key.
+// to 30s. It returns at once for an inline or ephemeral key, and for a KMS
+// key (CLOUDFRONT_KMS_KEY_ID) once it has loaded.
 func (s *Store) Run(ctx context.Context) {
-	if s.src == nil || s.interval == 0 {
-		return
-	}
 	delay := s.retry
 	for {
+		if s.src == nil || s.interval == 0 && s.Ready() {
+			return
+		}
 		wait := s.interval
 		if !s.Ready() {
 			wait = delay
-			delay = min(delay*2, maxFirstRetry, s.interval)
+			delay = min(delay*2, maxFirstRetry)
+			if s.interval > 0 {
+				delay = min(delay, s.interval)
+			}
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -299,10 +332,11 @@ func (s *Store) load(ctx context.Context) error {
 	if cur != nil && sum == s.digest {
 		return nil
 	}
-	id, pemBytes, err := decodeMaterial(raw, s.src.jsonAllowed())
+	m, err := decodeSource(s.src, raw)
 	if err != nil {
 		return permanent(fmt.Errorf("keys: %s: %w", s.src, err))
 	}
+	id := m.keyPairID
 	if id == "" {
 		id = s.keyPairID
 	} else if s.keyPairID != "" && id != s.keyPairID {
@@ -312,9 +346,12 @@ func (s *Store) load(ctx context.Context) error {
 	if id == "" {
 		return permanent(fmt.Errorf(`keys: %s: the key is PEM text, which names no key pair id: set CLOUDFRONT_KEY_PAIR_ID, or store JSON {"keyPairId": ..., "privateKey": ...}`, s.src))
 	}
-	key, err := signer.ParsePrivateKeyPEM(pemBytes, signer.KeyOptions{})
+	if m.kmsKeyID != "" && s.hash == signer.SHA1 {
+		return permanent(fmt.Errorf("keys: %s: KMS key %q: CLOUDFRONT_HASH_ALGORITHM=SHA1 cannot be used with a KMS key, which signs only SHA-256 digests: set SHA256 or unset it", s.src, m.kmsKeyID))
+	}
+	key, err := s.signingKey(ctx, m)
 	if err != nil {
-		return permanent(fmt.Errorf("keys: %s: %w", s.src, err))
+		return err
 	}
 	k, err := s.newLoaded(s.src.kind(), id, key)
 	if err != nil {
@@ -332,13 +369,19 @@ func (s *Store) load(ctx context.Context) error {
 	return nil
 }
 
-// newLoaded makes a signer for key and describes it.
+// newLoaded makes a signer for key and describes it. A KMS key signs with
+// SHA-256, the only hash KMS signs.
 func (s *Store) newLoaded(source, keyPairID string, key crypto.Signer) (*loaded, error) {
-	key, err := fastKey(key) // libcrypto in the openssl build (backend*.go)
-	if err != nil {
-		return nil, err
+	hash, kmsARN := s.hash, ""
+	if k, ok := key.(*kmsKey); ok {
+		hash, kmsARN = signer.SHA256, k.key.KeyID()
+	} else {
+		var err error
+		if key, err = fastKey(key); err != nil { // libcrypto in the openssl build (backend*.go)
+			return nil, err
+		}
 	}
-	sg, err := signer.New(keyPairID, key, signer.Options{HashAlgorithm: s.hash})
+	sg, err := signer.New(keyPairID, key, signer.Options{HashAlgorithm: hash})
 	if err != nil {
 		return nil, err
 	}
@@ -353,6 +396,7 @@ func (s *Store) newLoaded(source, keyPairID string, key crypto.Signer) (*loaded,
 	return &loaded{signer: sg, info: Info{
 		Source:        source,
 		KeyPairID:     sg.KeyPairID(),
+		KMSKeyARN:     kmsARN,
 		HashAlgorithm: sg.HashAlgorithm(),
 		KeyType:       KeyType(key.Public()),
 		PublicKeyPEM:  string(pub),
@@ -396,6 +440,9 @@ func (s *Store) install(k *loaded) {
 		s.mu.Unlock()
 		e = e.Str("old_key_pair_id", old.info.KeyPairID).Str("old_public_key_sha256", old.info.Fingerprint)
 		msg = "signing key rotated"
+	}
+	if k.info.KMSKeyARN != "" {
+		e = e.Str("kms_key_arn", k.info.KMSKeyARN)
 	}
 	e.Str("key_source", k.info.Source).Str("key_pair_id", k.info.KeyPairID).Str("key_type", k.info.KeyType).
 		Str("hash_algorithm", string(k.info.HashAlgorithm)).Str("public_key_sha256", k.info.Fingerprint).

@@ -82,40 +82,66 @@ const maxMaterial = 2 * signer.MaxPEMSize
 var errTooLarge = fmt.Errorf("is over %d bytes; a CloudFront key is under 2 KiB (is this the right file or secret?)", maxMaterial)
 
 // keyJSON is the JSON form of key material, so that a secret rotates the
-// key pair id and the key together.
+// key pair id and the key together. It holds the private key, or names a
+// KMS key that holds it.
 type keyJSON struct {
 	KeyPairID  *string `json:"keyPairId"`
 	PrivateKey *string `json:"privateKey"`
+	KMSKeyID   *string `json:"kmsKeyId"`
 }
 
-// decodeMaterial returns the key pair id ("" when the material is PEM
-// text, which names none) and the PEM of the key. Material is PEM text or,
-// where jsonOK, the JSON object {"keyPairId": ..., "privateKey": ...}. Its
-// errors never quote the material.
-func decodeMaterial(raw []byte, jsonOK bool) (keyPairID string, pemBytes []byte, err error) {
+// material is decoded key material: a private key's PEM, or a KMS key.
+type material struct {
+	keyPairID string // "" for PEM text, which names none
+	pem       []byte // the private key, or nil for a KMS key
+	kmsKeyID  string // the KMS key that holds the private key, or ""
+}
+
+// jsonForms is what a JSON error says the JSON must be.
+const jsonForms = `want {"keyPairId": "K...", "privateKey": "-----BEGIN ..."} or {"keyPairId": "K...", "kmsKeyId": "alias/..."}`
+
+// decodeMaterial decodes PEM text or, where jsonOK, the JSON object
+// {"keyPairId": ..., "privateKey": ...} or {"keyPairId": ..., "kmsKeyId":
+// ...}. Its errors never quote the material.
+func decodeMaterial(raw []byte, jsonOK bool) (material, error) {
 	if len(raw) > maxMaterial {
-		return "", nil, errTooLarge
+		return material{}, errTooLarge
 	}
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 {
-		return "", nil, errors.New("is empty")
+		return material{}, errors.New("is empty")
 	}
 	if trimmed[0] != '{' || !jsonOK {
-		return "", trimmed, pemHint(trimmed)
+		return material{pem: trimmed}, pemHint(trimmed)
 	}
 	var k keyJSON
 	if err := json.Unmarshal(trimmed, &k); err != nil {
-		return "", nil, jsonError(err)
+		return material{}, jsonError(err)
 	}
+	hasKey := k.PrivateKey != nil && strings.TrimSpace(*k.PrivateKey) != ""
+	hasKMS := k.KMSKeyID != nil && strings.TrimSpace(*k.KMSKeyID) != ""
 	switch {
 	case k.KeyPairID == nil || strings.TrimSpace(*k.KeyPairID) == "":
-		return "", nil, errors.New(`JSON has no "keyPairId": want {"keyPairId": "K...", "privateKey": "-----BEGIN ..."}`)
-	case k.PrivateKey == nil || strings.TrimSpace(*k.PrivateKey) == "":
-		return "", nil, errors.New(`JSON has no "privateKey": want {"keyPairId": "K...", "privateKey": "-----BEGIN ..."}`)
+		return material{}, errors.New(`JSON has no "keyPairId": ` + jsonForms)
+	case hasKey && hasKMS:
+		return material{}, errors.New(`JSON has both "privateKey" and "kmsKeyId": keep one`)
+	case hasKMS:
+		return material{keyPairID: strings.TrimSpace(*k.KeyPairID), kmsKeyID: strings.TrimSpace(*k.KMSKeyID)}, nil
+	case !hasKey:
+		return material{}, errors.New(`JSON has no "privateKey" nor "kmsKeyId": ` + jsonForms)
 	}
 	// A PEM pasted with its newlines escaped twice arrives with literal \n.
 	pemText := strings.TrimSpace(strings.ReplaceAll(*k.PrivateKey, `\n`, "\n"))
-	return strings.TrimSpace(*k.KeyPairID), []byte(pemText), pemHint([]byte(pemText))
+	return material{keyPairID: strings.TrimSpace(*k.KeyPairID), pem: []byte(pemText)}, pemHint([]byte(pemText))
+}
+
+// decodeSource decodes what src read: the material of decodeMaterial, or
+// the key id of CLOUDFRONT_KMS_KEY_ID.
+func decodeSource(src source, raw []byte) (material, error) {
+	if _, ok := src.(kmsSource); ok {
+		return material{kmsKeyID: string(raw)}, nil
+	}
+	return decodeMaterial(raw, src.jsonAllowed())
 }
 
 // pemHint explains PEM text that lost its line breaks, which no PEM parser
@@ -136,5 +162,5 @@ func jsonError(err error) error {
 	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
 		return fmt.Errorf("JSON %q must be a string", te.Field)
 	}
-	return errors.New(`is not a JSON object {"keyPairId": ..., "privateKey": ...}`)
+	return errors.New(`is not a JSON object {"keyPairId": ..., "privateKey": ...} or {"keyPairId": ..., "kmsKeyId": ...}`)
 }
