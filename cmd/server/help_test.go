@@ -15,6 +15,7 @@ var usageLines = map[string]string{
 	"check":       "usage: server [--dev] check --app-origin ORIGIN [--api-origin ORIGIN]",
 	"verify":      "usage: server verify --url URL (--cookie HEADER|- | --policy P --signature S --key-pair-id ID [--hash-algorithm SHA256])",
 	"keygen":      "usage: server keygen --type rsa|ecdsa --out private.pem > public.pem",
+	"public-key":  "usage: server public-key > public.pem",
 	"healthcheck": "usage: server healthcheck",
 	"help":        "usage: server [--dev] <command> [flags]",
 }
@@ -54,7 +55,7 @@ func TestRunHelp(t *testing.T) {
 		{[]string{"help", "help"}, "help"},
 		{[]string{"help", "--help"}, "help"},
 	}
-	for _, cmd := range []string{"serve", "check", "verify", "keygen", "healthcheck"} {
+	for _, cmd := range []string{"serve", "check", "verify", "keygen", "public-key", "healthcheck"} {
 		asks = append(asks,
 			ask{[]string{cmd, "--help"}, cmd},
 			ask{[]string{cmd, "-h"}, cmd},
@@ -111,7 +112,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"serve", "now"}, "serve", `serve: unexpected argument "now"`},
 		{[]string{"healthcheck", "now"}, "healthcheck", `healthcheck: unexpected argument "now"`},
 	}
-	for _, cmd := range []string{"serve", "check", "verify", "keygen", "healthcheck"} {
+	for _, cmd := range []string{"serve", "check", "verify", "keygen", "public-key", "healthcheck"} {
 		tests = append(tests, struct {
 			args      []string
 			cmd, want string

@@ -10,6 +10,7 @@
 //	                           say whether CloudFront would accept the cookies, and why not
 //	server keygen --type rsa|ecdsa --out FILE
 //	                           write a new private key (0600, never over a file), print its public key
+//	server public-key          print the public key of the configured key source (file, env, secret, KMS)
 //	server healthcheck         probe /healthz, for the container HEALTHCHECK
 //	server help [COMMAND]      print the usage (as does --help after any command)
 //
@@ -68,6 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 		{"check", "explain whether the browser will store the cookies, send them to CloudFront, and pass CORS"},
 		{"verify", "say whether CloudFront would accept signed cookies for a URL, and if not, why"},
 		{"keygen", "write a new private key (0600, never over a file) and print its public key"},
+		{"public-key", "print the public key of the configured key source (file, env, secret or KMS), ready for CloudFront"},
 		{"healthcheck", "probe /healthz, for the container HEALTHCHECK"},
 		{"help", "print this usage, or a command's with: help COMMAND"},
 	}
@@ -141,6 +143,8 @@ func dispatch(ctx context.Context, cmd string, args []string, dev bool, getenv f
 		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "keygen":
 		return keygen(args, stdout, stderr)
+	case "public-key":
+		return publicKey(ctx, args, getenv, stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 }
