@@ -447,8 +447,8 @@ func TestBrowserMisconfigurations(t *testing.T) {
 				}
 			}
 			mine := tp.media("/media/alice/image.png")
-			if c := p.cookiesFor(mine); (len(c) == 3) != tt.wantSent || len(c)%3 != 0 {
-				t.Errorf("the browser sends %v to the CDN; want the three CloudFront cookies: %v", c, tt.wantSent)
+			if c := p.cookiesFor(mine); (len(c) == 4) != tt.wantSent || len(c)%4 != 0 {
+				t.Errorf("the browser sends %v to the CDN; want the four CloudFront cookies (CloudFront-Hash-Algorithm=SHA256 too): %v", c, tt.wantSent)
 			}
 			status := "403"
 			if tt.wantSent {

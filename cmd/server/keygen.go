@@ -26,7 +26,7 @@ import (
 // next steps on stderr.
 func keygen(args []string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	typ := fset.String("type", "", "rsa (RSA 2048: SHA-1 or SHA-256) or ecdsa (P-256: SHA-256)")
+	typ := fset.String("type", "", "rsa (RSA 2048: SHA-256, or SHA-1 if chosen) or ecdsa (P-256: SHA-256)")
 	out := fset.String("out", "", "file to write the private key to (mode 0600; an existing file is never overwritten)")
 	fset.Usage = func() {
 		fmt.Fprintln(fset.Output(), "usage: server keygen --type rsa|ecdsa --out private.pem > public.pem")

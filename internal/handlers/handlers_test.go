@@ -145,7 +145,7 @@ func TestIssueCookies(t *testing.T) {
 	for _, c := range cookies {
 		byName[c.Name] = c
 	}
-	for _, name := range []string{signer.CookiePolicy, signer.CookieSignature, signer.CookieKeyPairID} {
+	for _, name := range []string{signer.CookiePolicy, signer.CookieSignature, signer.CookieKeyPairID, signer.CookieHashAlgorithm} {
 		c := byName[name]
 		if c == nil {
 			t.Fatalf("no %s cookie in %v", name, w.Header()["Set-Cookie"])
@@ -162,7 +162,11 @@ func TestIssueCookies(t *testing.T) {
 	if want := `{"Statement":[{"Resource":"https://media.example.com/media/alice/*","Condition":{"DateLessThan":{"AWS:EpochTime":1795263000}}}]}`; string(policy) != want {
 		t.Errorf("policy %s\nwant %s", policy, want)
 	}
-	if err := signer.Verify(f.signer.Public(), signer.SHA1, policy, byName[signer.CookieSignature].Value); err != nil {
+	// The default hash, SHA256, which the fourth cookie names.
+	if h := byName[signer.CookieHashAlgorithm].Value; h != string(signer.SHA256) {
+		t.Errorf("%s=%q, want SHA256", signer.CookieHashAlgorithm, h)
+	}
+	if err := signer.Verify(f.signer.Public(), signer.SHA256, policy, byName[signer.CookieSignature].Value); err != nil {
 		t.Errorf("signature: %v", err)
 	}
 	for _, secret := range []string{byName[signer.CookiePolicy].Value, byName[signer.CookieSignature].Value} {
