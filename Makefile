@@ -34,14 +34,14 @@ MODULES        := $(sort $(filter-out .,$(GO_MODULE_DIRS))) .
 # the first module where it fails.
 in_modules = @set -e; for m in $(MODULES); do echo "== $$m: $(1)"; (cd $$m && $(1)); done
 
-.PHONY: help check test race image vet lint fmt golangci-lint tools download tffmt soak fuzz run openssl loadtest localkms
+.PHONY: help check test race image vet lint fmt golangci-lint tools download tffmt soak fuzz fips run openssl loadtest localkms
 
 ## help: list the targets
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
-## check: everything CI runs: vet, lint, the race-enabled tests, the soak run, a short fuzz of every Fuzz target
-check: vet lint race soak fuzz
+## check: everything CI runs: vet, lint, the race-enabled tests, the soak run, a short fuzz of every Fuzz target, the FIPS 140-3 tests
+check: vet lint race soak fuzz fips
 
 ## test: the fast path while changing code: the tests of every module without the race detector, the image build, soak and fuzz
 test:
@@ -115,6 +115,14 @@ tffmt:
 ## fuzz: every Fuzz target in the repository for FUZZTIME (default 10s) each
 fuzz:
 	FUZZTIME=$(FUZZTIME) GO=$(GO) ./scripts/fuzz
+
+## fips: the library's tests under GODEBUG=fips140=only (Go's FIPS 140-3 mode, enforced), then the server's round trip in that mode
+# The library's whole test suite runs in that mode (tests that need SHA-1
+# skip, saying so); the server's FIPS tests rerun themselves, or the binary
+# they build, with GODEBUG=fips140=only.
+fips:
+	cd signer && GODEBUG=fips140=only $(GO) test -count=1 ./...
+	$(GO) test -count=1 -run 'FIPS140Only' ./cmd/server/ ./internal/config/
 
 ## run: the service locally in dev mode, nothing to configure
 run:
