@@ -1,6 +1,7 @@
 # cfcookies: one static Go binary on distroless, running as uid 65532.
 #
 #   docker build --build-arg VERSION=$(git describe --tags --always) -t cfcookies .
+#   docker build --build-arg GOFIPS140=v1.0.0 -t cfcookies:fips .   # FIPS 140-3
 #
 # Both base images are build arguments, so the image builds where their
 # registry is unreachable: point them at a mirror or at local images
@@ -32,7 +33,14 @@ RUN go mod download
 COPY . .
 # VERSION comes after the module layer so a new version reuses it.
 ARG VERSION=dev
-RUN go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/cfcookies ./cmd/server
+# GOFIPS140 selects the Go Cryptographic Module compiled in: off (the
+# default) is the standard library as usual; v1.0.0 is the frozen,
+# CMVP-validated module Go 1.26 ships (inprocess, v1.26.0, is the one under
+# validation). Any value but off makes GODEBUG=fips140=on the
+# binary's default; set GODEBUG=fips140=only in the task to enforce it.
+# See "FIPS 140-3" in the README.
+ARG GOFIPS140=off
+RUN GOFIPS140=${GOFIPS140} go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/cfcookies ./cmd/server
 
 FROM ${RUNTIME_IMAGE}
 COPY --from=build /out/cfcookies /cfcookies

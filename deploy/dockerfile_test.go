@@ -233,6 +233,31 @@ func TestDockerfile(t *testing.T) {
 		}
 	})
 
+	// README's FIPS image: --build-arg GOFIPS140=v1.0.0 must reach go build,
+	// and the default build must stay the standard one.
+	t.Run("GOFIPS140 is a build argument, off by default, given to go build", func(t *testing.T) {
+		build := df.stages[0]
+		def, declared := "", false
+		for _, a := range commands[*instructions.ArgCommand](build) {
+			for _, kv := range a.Args {
+				if kv.Key == "GOFIPS140" && kv.Value != nil {
+					def, declared = *kv.Value, true
+				}
+			}
+		}
+		if !declared || def != "off" {
+			t.Errorf("build stage: ARG GOFIPS140=%q (declared %v), want off", def, declared)
+		}
+		passed := false
+		for _, r := range commands[*instructions.RunCommand](build) {
+			line := strings.Join(r.CmdLine, " ")
+			passed = passed || strings.Contains(line, "go build") && strings.Contains(line, "GOFIPS140=${GOFIPS140}")
+		}
+		if !passed {
+			t.Error("the go build does not set GOFIPS140=${GOFIPS140}")
+		}
+	})
+
 	t.Run("the build is static, trimmed, versioned and caches modules", func(t *testing.T) {
 		build := df.stages[0]
 		runs := commands[*instructions.RunCommand](build)
