@@ -8,6 +8,10 @@
 // are needed to build). The default build is pure Go and compiles none of
 // it.
 //
+// It is not for Go's FIPS 140-3 mode (GODEBUG=fips140, GOFIPS140): its
+// signatures are libcrypto's, outside the Go Cryptographic Module that
+// mode validates and restricts.
+//
 // The binding is github.com/golang-fips/openssl/v2. PKCS#1 v1.5 is
 // deterministic, so its signatures are byte for byte those of
 // crypto/rsa. ECDSA signatures take a random nonce from libcrypto's
