@@ -26,7 +26,7 @@ const (
 	ProblemInternal         = "internal"               // 500: anything else; the client learns nothing more
 )
 
-// ErrKeyUnavailable, wrapped by the error of a key's Sign method, says
+// ErrKeyUnavailable is wrapped by the error of a key's Sign method to say
 // that the key cannot sign for now but may soon: a key held in a remote
 // service (AWS KMS, an HSM) that throttles, fails or cannot be reached.
 // The issuance is then answered 503 [ProblemKeyUnavailable] with
