@@ -21,6 +21,10 @@
 //   - SHA-256 only: KMS signs no SHA-1 digest, so the cookies carry
 //     CloudFront-Hash-Algorithm=SHA256. A SHA-1 request fails with
 //     [ErrUnsupported] before any call to KMS.
+//   - Every signature KMS answers, the start-up check of [New] included,
+//     is verified with the public key before it is returned: one that
+//     does not verify is [ErrBadSignature], never a cookie CloudFront
+//     would refuse.
 //
 // Every signature is a network call with KMS's latency and request quota
 // (a ThrottlingException beyond it): keep a signature cache in front of

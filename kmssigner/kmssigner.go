@@ -129,12 +129,8 @@ func New(ctx context.Context, client API, keyID string, opts Options) (*Signer, 
 		return nil, fmt.Errorf("%w: key %s (%s): %w", ErrPublicKey, arn, spec, err)
 	}
 	s := &Signer{client: client, keyARN: arn, pub: pub, alg: alg, onSign: opts.OnSign}
-	sig, err := s.SignContext(ctx, selfCheckDigest[:], crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("kmssigner: start-up check: %w", err)
-	}
-	if !verify(pub, selfCheckDigest[:], sig) {
-		return nil, fmt.Errorf("%w: key %s (%s), start-up check with %s", ErrBadSignature, arn, spec, alg)
+	if _, err := s.SignContext(ctx, selfCheckDigest[:], crypto.SHA256); err != nil {
+		return nil, fmt.Errorf("kmssigner: start-up check of key %s (%s) with %s: %w", arn, spec, alg, err)
 	}
 	return s, nil
 }
@@ -219,7 +215,9 @@ func (s *Signer) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]
 // call (MessageType DIGEST) bounded by ctx. opts must name crypto.SHA256:
 // KMS signs no SHA-1 digest, so a CloudFront policy must be signed with
 // SHA-256 (the CloudFront-Hash-Algorithm=SHA256 cookie). It returns a
-// PKCS#1 v1.5 signature for an RSA key and an ASN.1 DER one for ECDSA.
+// PKCS#1 v1.5 signature for an RSA key and an ASN.1 DER one for ECDSA,
+// checked with the public key first: an answer that does not verify is
+// ErrBadSignature, never a signature CloudFront would refuse.
 func (s *Signer) SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	if s.zero() {
 		return nil, ErrZeroValue
@@ -252,6 +250,9 @@ func (s *Signer) SignContext(ctx context.Context, digest []byte, opts crypto.Sig
 	}
 	if len(out.Signature) == 0 {
 		return nil, fmt.Errorf("%w: key %s: KMS answered no signature", ErrBadSignature, s.keyARN)
+	}
+	if !verify(s.pub, digest, out.Signature) {
+		return nil, fmt.Errorf("%w: key %s, signing with %s", ErrBadSignature, s.keyARN, s.alg)
 	}
 	return out.Signature, nil
 }

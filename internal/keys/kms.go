@@ -3,8 +3,6 @@ package keys
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -145,11 +143,11 @@ func (c noSignRetry) Sign(ctx context.Context, in *kms.SignInput, optFns ...func
 	})...)
 }
 
-// kmsKey is a signing key held in KMS, for signer.New: each signature is
-// checked with the public key before it is used, a throttled or failed
-// call is retried within signBudget, and a key that still cannot sign
-// answers an error wrapping mediacookies.ErrKeyUnavailable (503 with
-// Retry-After, never a cookie CloudFront would refuse).
+// kmsKey is a signing key held in KMS, for signer.New: kmssigner checks
+// each signature with the public key, a throttled or failed call is
+// retried within signBudget, and a key that still cannot sign answers an
+// error wrapping mediacookies.ErrKeyUnavailable (503 with Retry-After,
+// never a cookie CloudFront would refuse).
 type kmsKey struct {
 	key     *kmssigner.Signer
 	metrics *kmsMetrics
@@ -174,10 +172,10 @@ func (k *kmsKey) SignContext(ctx context.Context, digest []byte, opts crypto.Sig
 	for attempt := 1; ; attempt++ {
 		sig, err := k.key.SignContext(ctx, digest, opts)
 		switch {
-		case err == nil && verifyDigest(k.key.Public(), digest, sig):
-			return sig, nil
 		case err == nil:
-			return nil, fmt.Errorf("keys: KMS key %s: %w", k.key.KeyID(), kmssigner.ErrBadSignature)
+			return sig, nil // kmssigner checked it with the public key
+		case errors.Is(err, kmssigner.ErrBadSignature):
+			return nil, fmt.Errorf("keys: %w", err) // KMS signs with another key: retrying cannot help
 		case errors.Is(err, kmssigner.ErrUnsupported), errors.Is(err, kmssigner.ErrZeroValue):
 			return nil, fmt.Errorf("keys: %w", err) // the caller's mistake: retrying cannot help
 		}
@@ -186,18 +184,6 @@ func (k *kmsKey) SignContext(ctx context.Context, digest []byte, opts crypto.Sig
 		}
 		delay = min(2*delay, maxSignRetry)
 	}
-}
-
-// verifyDigest reports whether sig is a signature of the SHA-256 digest
-// by pub, as CloudFront checks it.
-func verifyDigest(pub crypto.PublicKey, digest, sig []byte) bool {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return rsa.VerifyPKCS1v15(k, crypto.SHA256, digest, sig) == nil
-	case *ecdsa.PublicKey:
-		return ecdsa.VerifyASN1(k, digest, sig)
-	}
-	return false
 }
 
 // retryableSign reports whether a failed Sign may succeed if called
