@@ -364,7 +364,7 @@ func TestSampleMedia(t *testing.T) {
 		}
 		return err
 	})
-	if total > 32<<10 {
-		t.Errorf("sample media is %d bytes; keep it small", total)
+	if total > 300_000 {
+		t.Errorf("sample media is %d bytes; keep it under 300 KB (scripts/sample-media)", total)
 	}
 }
