@@ -65,6 +65,9 @@ resource "aws_cloudfront_distribution" "this" {
   http_version        = "http2and3"
   is_ipv6_enabled     = true
   default_root_object = local.same_origin ? "index.html" : null
+  # The rate limit of /auth/* across tasks (waf.tf). For WAFv2 this is the
+  # web ACL's ARN, not its id. Cross-subdomain: on the load balancer instead.
+  web_acl_id = local.same_origin ? aws_wafv2_web_acl.cloudfront[0].arn : null
 
   origin {
     origin_id                = local.media_origin_id

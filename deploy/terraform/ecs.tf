@@ -158,5 +158,11 @@ resource "aws_ecs_service" "this" {
     container_port   = 8080
   }
 
+  # The autoscaler (autoscaling.tf) owns the task count once the service
+  # exists: without this, every apply would reset it to desired_count.
+  lifecycle {
+    ignore_changes = [desired_count]
+  }
+
   depends_on = [aws_lb_listener_rule.api]
 }

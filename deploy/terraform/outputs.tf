@@ -67,3 +67,26 @@ output "log_group" {
   description = "The service's JSON log."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "web_acl_arn" {
+  description = "The AWS WAF web ACL that limits /auth/* per client address across tasks: on the distribution (same-origin, in us-east-1) or on the load balancer (cross-subdomain)."
+  value       = local.same_origin ? aws_wafv2_web_acl.cloudfront[0].arn : aws_wafv2_web_acl.alb[0].arn
+}
+
+output "autoscaling_resource_id" {
+  description = "The scalable target of the ECS service (service/CLUSTER/SERVICE), for aws application-autoscaling describe-scaling-activities."
+  value       = aws_appautoscaling_target.ecs.resource_id
+}
+
+output "alarm_names" {
+  description = "The CloudWatch alarms; the WAF one is in us-east-1 in same-origin."
+  value = concat(
+    [
+      aws_cloudwatch_metric_alarm.target_5xx.alarm_name,
+      aws_cloudwatch_metric_alarm.unhealthy_tasks.alarm_name,
+      aws_cloudwatch_metric_alarm.no_healthy_tasks.alarm_name,
+    ],
+    aws_cloudwatch_metric_alarm.waf_auth_blocked_cloudfront[*].alarm_name,
+    aws_cloudwatch_metric_alarm.waf_auth_blocked_alb[*].alarm_name,
+  )
+}

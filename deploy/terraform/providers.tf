@@ -6,3 +6,15 @@ provider "aws" {
     tags = var.tags
   }
 }
+
+# CloudFront-scoped resources that are not global: a web ACL with scope
+# CLOUDFRONT, and the CloudWatch metrics and alarms of it, exist only in
+# us-east-1 (N. Virginia), whatever the region of the rest.
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
+
+  default_tags {
+    tags = var.tags
+  }
+}

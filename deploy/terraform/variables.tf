@@ -175,9 +175,132 @@ variable "cookie_ttl" {
 }
 
 variable "desired_count" {
-  description = "Number of tasks; two or more so a deployment or an AZ loss keeps the API up."
+  description = "Number of tasks at creation, within autoscaling_min_capacity and autoscaling_max_capacity; from then on the autoscaler sets it (Terraform ignores changes to it)."
   type        = number
   default     = 2
+}
+
+variable "autoscaling_min_capacity" {
+  description = "Fewest tasks the autoscaler keeps: two or more, so a deployment or an AZ loss keeps the API up."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.autoscaling_min_capacity >= 1 && floor(var.autoscaling_min_capacity) == var.autoscaling_min_capacity
+    error_message = "autoscaling_min_capacity must be a whole number of tasks, 1 or more (2 or more to survive an AZ loss)."
+  }
+}
+
+variable "autoscaling_max_capacity" {
+  description = <<-EOT
+    Most tasks the autoscaler starts. Each task multiplies the per-task rate limits and splits the
+    signature cache (see "Running N tasks" in docs/operations.md); with signing_key = "kms", more
+    tasks add no signing capacity beyond the account's KMS request quota.
+  EOT
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.autoscaling_max_capacity >= var.autoscaling_min_capacity && floor(var.autoscaling_max_capacity) == var.autoscaling_max_capacity
+    error_message = "autoscaling_max_capacity must be a whole number of tasks, at least autoscaling_min_capacity."
+  }
+}
+
+variable "autoscaling_metric" {
+  description = <<-EOT
+    What the target-tracking policy keeps at its target. "cpu" (default): the service's average CPU
+    (ECSServiceAverageCPUUtilization) at autoscaling_cpu_target percent. "requests": the ALB's
+    requests per task per minute (ALBRequestCountPerTarget) at autoscaling_requests_target.
+  EOT
+  type        = string
+  default     = "cpu"
+
+  validation {
+    condition     = contains(["cpu", "requests"], var.autoscaling_metric)
+    error_message = "autoscaling_metric must be \"cpu\" or \"requests\"."
+  }
+}
+
+variable "autoscaling_cpu_target" {
+  description = "autoscaling_metric = \"cpu\": the average CPU utilisation of the service, in percent, that the autoscaler keeps."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.autoscaling_cpu_target >= 10 && var.autoscaling_cpu_target <= 90
+    error_message = "autoscaling_cpu_target must be a percentage from 10 to 90."
+  }
+}
+
+variable "autoscaling_requests_target" {
+  description = "autoscaling_metric = \"requests\": ALB requests per task per minute that the autoscaler keeps; measure a task's capacity with your key and task_cpu first."
+  type        = number
+  default     = 6000
+
+  validation {
+    condition     = var.autoscaling_requests_target >= 1
+    error_message = "autoscaling_requests_target must be at least 1 request per task per minute."
+  }
+}
+
+variable "waf_auth_rate_limit" {
+  description = <<-EOT
+    The web ACL's limit on requests to /auth/* from one client IP address over
+    waf_auth_rate_window seconds, counted across every task: the edge's counterpart of the
+    per-task RATE_LIMIT_PER_IP (300/1m by default), which N tasks multiply by N. Requests
+    beyond it are answered 429 by AWS WAF. AWS WAF accepts 10 to 2,000,000,000.
+  EOT
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.waf_auth_rate_limit >= 10 && var.waf_auth_rate_limit <= 2000000000 && floor(var.waf_auth_rate_limit) == var.waf_auth_rate_limit
+    error_message = "waf_auth_rate_limit must be a whole number from 10 (the AWS WAF minimum) to 2000000000."
+  }
+}
+
+variable "waf_auth_rate_window" {
+  description = "The evaluation window of waf_auth_rate_limit, in seconds: 60, 120, 300 or 600 (what AWS WAF accepts)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = contains([60, 120, 300, 600], var.waf_auth_rate_window)
+    error_message = "waf_auth_rate_window must be 60, 120, 300 or 600 seconds."
+  }
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic, in the region of the deployment, that the CloudWatch alarms notify (alarm and OK); empty for alarms without actions."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alarm_topic_arn == "" || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be empty or the ARN of an SNS topic (arn:aws:sns:REGION:ACCOUNT:NAME)."
+  }
+}
+
+variable "edge_alarm_topic_arn" {
+  description = "Same-origin: SNS topic in us-east-1 that the alarm on the CloudFront web ACL notifies (its metrics exist only there); empty for no actions."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.edge_alarm_topic_arn == "" || can(regex("^arn:aws[a-z-]*:sns:us-east-1:[0-9]{12}:[A-Za-z0-9_-]+$", var.edge_alarm_topic_arn))
+    error_message = "edge_alarm_topic_arn must be empty or the ARN of an SNS topic in us-east-1 (arn:aws:sns:us-east-1:ACCOUNT:NAME): a CloudWatch alarm notifies topics of its own region only."
+  }
+}
+
+variable "alarm_target_5xx_per_minute" {
+  description = "The target 5xx alarm fires when the tasks answer more than this many 5xx a minute in 3 of 5 minutes."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.alarm_target_5xx_per_minute >= 0
+    error_message = "alarm_target_5xx_per_minute must not be negative."
+  }
 }
 
 variable "task_cpu" {
