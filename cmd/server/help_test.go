@@ -14,6 +14,7 @@ var usageLines = map[string]string{
 	"serve":       "usage: server [--dev] [serve]",
 	"check":       "usage: server [--dev] check --app-origin ORIGIN [--api-origin ORIGIN]",
 	"verify":      "usage: server verify --url URL (--cookie HEADER|- | --policy P --signature S --key-pair-id ID [--hash-algorithm SHA256])",
+	"probe":       "usage: server probe --api URL --app-origin ORIGIN --media URL|PATH [--scope NAME] [--header 'Name: value']... [--timeout 10s] < token",
 	"keygen":      "usage: server keygen --type rsa|ecdsa --out private.pem > public.pem",
 	"public-key":  "usage: server public-key > public.pem",
 	"healthcheck": "usage: server healthcheck",
@@ -55,7 +56,7 @@ func TestRunHelp(t *testing.T) {
 		{[]string{"help", "help"}, "help"},
 		{[]string{"help", "--help"}, "help"},
 	}
-	for _, cmd := range []string{"serve", "check", "verify", "keygen", "public-key", "healthcheck"} {
+	for _, cmd := range []string{"serve", "check", "verify", "probe", "keygen", "public-key", "healthcheck"} {
 		asks = append(asks,
 			ask{[]string{cmd, "--help"}, cmd},
 			ask{[]string{cmd, "-h"}, cmd},
@@ -68,6 +69,7 @@ func TestRunHelp(t *testing.T) {
 		ask{[]string{"check", "--app-origin", "https://app.example.test", "-h"}, "check"},
 		ask{[]string{"keygen", "--type", "rsa", "--help"}, "keygen"},
 		ask{[]string{"verify", "--url", "https://media.example.test/a.png", "--help"}, "verify"},
+		ask{[]string{"probe", "--api", "https://api.example.test", "--help"}, "probe"},
 	)
 	for _, a := range asks {
 		t.Run(strings.Join(a.args, " "), func(t *testing.T) {
@@ -112,7 +114,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"serve", "now"}, "serve", `serve: unexpected argument "now"`},
 		{[]string{"healthcheck", "now"}, "healthcheck", `healthcheck: unexpected argument "now"`},
 	}
-	for _, cmd := range []string{"serve", "check", "verify", "keygen", "public-key", "healthcheck"} {
+	for _, cmd := range []string{"serve", "check", "verify", "probe", "keygen", "public-key", "healthcheck"} {
 		tests = append(tests, struct {
 			args      []string
 			cmd, want string

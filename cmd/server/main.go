@@ -8,14 +8,17 @@
 //	server verify --url URL (--cookie HEADER | --policy P --signature S --key-pair-id ID)
 //	              --public-key ID=FILE...
 //	                           say whether CloudFront would accept the cookies, and why not
+//	server probe --api URL --app-origin ORIGIN --media URL|PATH [--scope NAME] < token
+//	                           run the page's flow against the real API and CloudFront,
+//	                           and say which step breaks the page
 //	server keygen --type rsa|ecdsa --out FILE
 //	                           write a new private key (0600, never over a file), print its public key
 //	server public-key          print the public key of the configured key source (file, env, secret, KMS)
 //	server healthcheck         probe /healthz, for the container HEALTHCHECK
 //	server help [COMMAND]      print the usage (as does --help after any command)
 //
-// check and verify exit 0 when all is well, 1 when they find a problem or
-// CloudFront would deny, and 2 for a usage error.
+// check, verify and probe exit 0 when all is well, 1 when they find a
+// problem or CloudFront would deny, and 2 for a usage error.
 //
 // Configuration comes from the environment; see the README.
 package main
@@ -68,6 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 		{"serve", "run the API (the default)"},
 		{"check", "explain whether the browser will store the cookies, send them to CloudFront, and pass CORS"},
 		{"verify", "say whether CloudFront would accept signed cookies for a URL, and if not, why"},
+		{"probe", "run the page's flow against the real API and CloudFront, and say which step breaks it"},
 		{"keygen", "write a new private key (0600, never over a file) and print its public key"},
 		{"public-key", "print the public key of the configured key source (file, env, secret or KMS), ready for CloudFront"},
 		{"healthcheck", "probe /healthz, for the container HEALTHCHECK"},
@@ -139,6 +143,8 @@ func dispatch(ctx context.Context, cmd string, args []string, dev bool, getenv f
 		return check(args, dev, getenv, stdout, stderr)
 	case "verify":
 		return verify(ctx, args, os.Stdin, stdout, stderr)
+	case "probe":
+		return probe(ctx, args, os.Stdin, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "keygen":
