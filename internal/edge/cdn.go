@@ -2,11 +2,14 @@ package edge
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"io/fs"
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +45,10 @@ type CDNOptions struct {
 //   - GET and HEAD go through o.Verifier first. A denial is CloudFront's 403
 //     XML (see WriteDenial) without any CORS header, as the real edge
 //     answers before the origin is involved. An allowed request is served
-//     from o.Files with Range support, the Content-Type for its extension,
+//     from o.Files as S3 serves an object: one byte range (206, or 416 with
+//     "Content-Range: bytes */size" past the end; any other Range header
+//     gets the whole object, see s3Range), a strong ETag for If-Range and
+//     If-None-Match, the Content-Type for its extension,
 //     and, when its Origin is in o.CORSAllowedOrigins,
 //     Access-Control-Allow-Origin (that origin),
 //     Access-Control-Allow-Credentials: true and Vary: Origin, as an S3 CORS
@@ -137,8 +143,116 @@ func (c *cdn) get(w http.ResponseWriter, r *http.Request) {
 		}
 		content = bytes.NewReader(b)
 	}
+	etag, err := objectETag(content)
+	if err != nil {
+		c.log.Error().Err(err).Str("path", r.URL.Path).Msg("edge: read file")
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
 	h.Set("Content-Type", ContentType(name))
+	h.Set("ETag", etag)
+	if _, ranged := r.Header["Range"]; ranged {
+		r = r.Clone(r.Context())
+		if spec, ok := s3Range(r.Header.Values("Range"), info.Size()); ok {
+			r.Header.Set("Range", spec)
+		} else {
+			r.Header.Del("Range")
+		}
+	}
 	http.ServeContent(w, r, name, info.ModTime(), content)
+}
+
+// objectETag is a strong ETag for an object, opaque as S3's are (S3's is
+// the MD5 of a single-part upload; this is the first 128 bits of the
+// SHA-256, which FIPS 140-3 mode allows), so that If-Range, If-Match and
+// If-None-Match work on files without a modification time, such as the
+// embedded samples. content is left at its start.
+func objectETag(content io.ReadSeeker) (string, error) {
+	d := sha256.New()
+	if _, err := io.Copy(d, content); err != nil {
+		return "", err
+	}
+	if _, err := content.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	return `"` + hex.EncodeToString(d.Sum(nil)[:16]) + `"`, nil
+}
+
+// s3Range turns the Range header fields of a request for an object of size
+// bytes into the one range http.ServeContent should serve, or ok false
+// when the object is to be served whole (200), as S3 does:
+//
+//   - One range in bytes (RFC 9110 §14.1.2): "first-", "first-last" or
+//     "-suffix". A last past the end is the end; a first at or past the
+//     end, or a zero suffix, is unsatisfiable and becomes "bytes=size-",
+//     which ServeContent answers 416 with "Content-Range: bytes */size".
+//   - Anything else is ignored: another unit ("items=0-1", which RFC 9110
+//     §14.2 says a server MUST ignore), a malformed range ("bytes=abc",
+//     "bytes=5-1", a start beyond int64) and several ranges, which S3 does
+//     not serve: "Amazon S3 doesn't support retrieving multiple ranges of
+//     data per GET request"
+//     (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html,
+//     Range). Ignoring is what RFC 9110 allows for an invalid range; it
+//     keeps ServeContent from answering several ranges as
+//     multipart/byteranges, and from its "bytes 500-499/500" for "-0".
+func s3Range(fields []string, size int64) (spec string, ok bool) {
+	if len(fields) != 1 {
+		return "", false
+	}
+	unit, set, found := strings.Cut(fields[0], "=")
+	if !found || !strings.EqualFold(strings.TrimSpace(unit), "bytes") || strings.Contains(set, ",") {
+		return "", false
+	}
+	firstStr, lastStr, found := strings.Cut(strings.TrimSpace(set), "-")
+	if !found {
+		return "", false
+	}
+	unsatisfiable := "bytes=" + strconv.FormatInt(size, 10) + "-"
+	if firstStr == "" { // suffix-range
+		n, valid, huge := parseDigits(lastStr)
+		switch {
+		case !valid:
+			return "", false
+		case n == 0 && !huge:
+			return unsatisfiable, true
+		case huge || n > size:
+			n = size
+		}
+		if n == 0 { // an empty object has no last bytes
+			return unsatisfiable, true
+		}
+		return "bytes=" + strconv.FormatInt(size-n, 10) + "-" + strconv.FormatInt(size-1, 10), true
+	}
+	first, valid, huge := parseDigits(firstStr)
+	switch {
+	case !valid:
+		return "", false
+	case lastStr != "":
+		last, valid, lastHuge := parseDigits(lastStr)
+		if !valid || (!lastHuge && (huge || last < first)) {
+			return "", false
+		}
+		if huge || first >= size {
+			return unsatisfiable, true
+		}
+		if lastHuge || last >= size {
+			last = size - 1
+		}
+		return "bytes=" + strconv.FormatInt(first, 10) + "-" + strconv.FormatInt(last, 10), true
+	case huge || first >= size:
+		return unsatisfiable, true
+	}
+	return "bytes=" + strconv.FormatInt(first, 10) + "-" + strconv.FormatInt(size-1, 10), true
+}
+
+// parseDigits parses a non-empty run of ASCII digits; huge is true when it
+// does not fit an int64 (its value is then meaningless).
+func parseDigits(s string) (n int64, valid, huge bool) {
+	if s == "" || strings.ContainsFunc(s, func(r rune) bool { return r < '0' || r > '9' }) {
+		return 0, false, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, true, err != nil
 }
 
 // open opens an object by key; keys that are not valid fs paths (empty,
