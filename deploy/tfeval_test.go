@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -200,6 +201,7 @@ func keysOf[V any](m map[string]V) []string {
 
 // functions are the Terraform functions the evaluated expressions use.
 var functions = map[string]function.Function{
+	"can":        tryfunc.CanFunc,
 	"coalesce":   stdlib.CoalesceFunc,
 	"compact":    stdlib.CompactFunc,
 	"concat":     stdlib.ConcatFunc,
@@ -207,12 +209,14 @@ var functions = map[string]function.Function{
 	"distinct":   stdlib.DistinctFunc,
 	"endswith":   affixFunc(strings.HasSuffix),
 	"flatten":    stdlib.FlattenFunc,
+	"floor":      stdlib.FloorFunc,
 	"join":       stdlib.JoinFunc,
 	"jsonencode": stdlib.JSONEncodeFunc,
 	"keys":       stdlib.KeysFunc,
 	"length":     stdlib.LengthFunc,
 	"lower":      stdlib.LowerFunc,
 	"merge":      stdlib.MergeFunc,
+	"regex":      stdlib.RegexFunc,
 	"sort":       stdlib.SortFunc,
 	"startswith": affixFunc(strings.HasPrefix),
 	"trimsuffix": stdlib.TrimSuffixFunc,
