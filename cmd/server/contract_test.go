@@ -3,39 +3,30 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
 
-// readmeNetHTTPRow is a row of README's "Answers net/http writes itself":
+// readmeNetHTTPRow is a row of docs/http-api.md's "Answers net/http writes itself":
 // status line, body.
 var readmeNetHTTPRow = regexp.MustCompile("(?m)^\\| `([1-5][0-9][0-9] [^`]+)` \\| ([^|]+) \\|")
 
-// TestErrorContract checks README's Errors section against a real server
-// over raw TCP: each answer net/http writes itself (README's table of them:
-// 431, a missing Host and the rest) is the plain-text answer README shows,
-// every row of that table is exercised, and the answers README says the
-// service writes (an unknown route or method, a `*` target) are
-// problem+json.
+// TestErrorContract checks docs/http-api.md's Errors section against a
+// real server over raw TCP: each answer net/http writes itself (the
+// table of them: 431, a missing Host and the rest) is the plain-text
+// answer the document shows, every row of that table is exercised, and the
+// answers it says the service writes (an unknown route or method, a `*`
+// target) are problem+json.
 func TestErrorContract(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "\n### Errors\n")
+	section := docSection(t, "docs/http-api.md", "## Errors")
+	problems, plain, ok := strings.Cut(section, "\n### Answers net/http writes itself\n")
 	if !ok {
-		t.Fatal(`README has no "### Errors" section`)
+		t.Fatal(`docs/http-api.md's Errors section has no "### Answers net/http writes itself"`)
 	}
-	section, _, _ = strings.Cut(section, "\n## ")
-	problems, plain, ok := strings.Cut(section, "\n#### Answers net/http writes itself\n")
-	if !ok {
-		t.Fatal(`README's Errors section has no "#### Answers net/http writes itself"`)
-	}
-	readmeBody := map[string]string{} // status line -> body README shows
+	readmeBody := map[string]string{} // status line -> body the document shows
 	for _, m := range readmeNetHTTPRow.FindAllStringSubmatch(plain, -1) {
 		body := strings.TrimSpace(m[2])
 		switch body {
@@ -49,7 +40,7 @@ func TestErrorContract(t *testing.T) {
 		readmeBody[m[1]] = body
 	}
 	if len(readmeBody) < 2 {
-		t.Fatalf("README lists %d answers of net/http's own", len(readmeBody))
+		t.Fatalf("docs/http-api.md lists %d answers of net/http's own", len(readmeBody))
 	}
 
 	base, logs, _ := startDev(t, map[string]string{"METRICS_ADDR": ""})
@@ -117,20 +108,20 @@ func TestErrorContract(t *testing.T) {
 					t.Fatalf("%d %q %s, want a %s problem with a request id", r.status, r.header.Get("Content-Type"), r.body, tt.typ)
 				}
 				if row := fmt.Sprintf("| `%s` | %d |", p.Type, p.Status); !strings.Contains(problems, row) {
-					t.Errorf("README's problem table has no row %s", row)
+					t.Errorf("docs/http-api.md's problem table has no row %s", row)
 				}
 				return
 			}
 			want, listed := readmeBody[tt.statusLine]
 			if !listed {
-				t.Fatalf("README does not list net/http's %q", tt.statusLine)
+				t.Fatalf("docs/http-api.md does not list net/http's %q", tt.statusLine)
 			}
 			wantType := "text/plain; charset=utf-8"
 			if want == "" {
 				wantType = ""
 			}
 			if r.line != tt.statusLine || r.body != want || r.header.Get("Content-Type") != wantType || !r.close {
-				t.Errorf("got %q %q (Content-Type %q, Connection: close %v), README says %q %q (%q, close)",
+				t.Errorf("got %q %q (Content-Type %q, Connection: close %v), docs/http-api.md says %q %q (%q, close)",
 					r.line, r.body, r.header.Get("Content-Type"), r.close, tt.statusLine, want, wantType)
 			}
 			if r.header.Get("X-Request-Id") != "" || strings.Contains(r.body, "urn:cfcookies") {
@@ -140,7 +131,7 @@ func TestErrorContract(t *testing.T) {
 	}
 	for line := range readmeBody {
 		if !tested[line] {
-			t.Errorf("README lists %q, which no request here produces", line)
+			t.Errorf("docs/http-api.md lists %q, which no request here produces", line)
 		}
 	}
 	t.Cleanup(func() {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,69 +15,113 @@ import (
 	"time"
 )
 
-// readmeCurl is a "$ curl -i" line of README's "Try it" section.
-var readmeCurl = regexp.MustCompile(`^\$ curl -i -X (\S+)(?: -H '([^']*)')? http://127\.0\.0\.1:8080(/\S*)$`)
+// repoRoot is the repository's root, seen from this package's directory.
+const repoRoot = "../.."
 
-// TestREADMETryItIsRealOutput replays each "$ curl -i" of README's "Try it"
-// section against the dev server and compares the answer line by line with
-// the one README shows as real output: status, every header in order, each
-// cookie's attributes and the body. Values that change from run to run
-// (dates, request ids, cookie values, counters, Max-Age) are compared by
-// shape only. The access line README's "Logs" shows must have the fields of
-// the real one, in order.
-func TestREADMETryItIsRealOutput(t *testing.T) {
-	t.Parallel()
-	readme, err := os.ReadFile("../../README.md")
+// readDoc returns a file of the repository, path relative to its root.
+func readDoc(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, filepath.FromSlash(path)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(readme), "\n## Try it\n")
-	if !ok {
-		t.Fatal(`README has no "## Try it" section`)
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
+	return string(b)
+}
 
+// docSection returns the body of the section a heading line (such as
+// "## Errors") starts: up to the next heading of the same level or
+// higher, headings inside code blocks aside.
+func docSection(t *testing.T, path, heading string) string {
+	t.Helper()
+	level := strings.IndexByte(heading, ' ')
+	var b strings.Builder
+	in, fence := false, false
+	for _, line := range strings.SplitAfter(readDoc(t, path), "\n") {
+		bare := strings.TrimRight(line, "\n")
+		if strings.HasPrefix(bare, "```") {
+			fence = !fence
+		}
+		if !fence && strings.HasPrefix(bare, "#") {
+			if bare == heading {
+				in = true
+				continue
+			}
+			if n := strings.IndexByte(bare, ' '); in && n > 0 && n <= level && strings.Trim(bare[:n], "#") == "" {
+				break
+			}
+		}
+		if in {
+			b.WriteString(line)
+		}
+	}
+	if !in {
+		t.Fatalf("%s has no %q section", path, heading)
+	}
+	return b.String()
+}
+
+// docCurl is a "$ curl -i" line of a documented example.
+var docCurl = regexp.MustCompile(`^\$ curl -i -X (\S+)(?: -H '([^']*)')? http://127\.0\.0\.1:8080(/\S*)$`)
+
+// TestCurlExamplesAreRealOutput replays each "$ curl -i" of README's "Try
+// it" section and of docs/http-api.md's "Examples" against the dev server
+// and compares the answer line by line with the one the document shows as
+// real output: status, every header in order, each cookie's attributes
+// and the body. Values that change from run to run (dates, request ids,
+// cookie values, counters, Max-Age) are compared by shape only. The access
+// line docs/operations.md's "Logs" shows must have the fields of the real
+// one, in order.
+func TestCurlExamplesAreRealOutput(t *testing.T) {
+	t.Parallel()
 	base, logs, _ := startDev(t, nil)
 	addr := strings.TrimPrefix(base, "http://")
-	examples := 0
-	for i, block := range strings.Split(section, "```") {
-		lines := strings.Split(strings.Trim(block, "\n"), "\n")
-		m := readmeCurl.FindStringSubmatch(lines[0])
-		if i%2 == 0 || m == nil {
-			continue
+	for _, doc := range []struct {
+		path, heading string
+		examples      int
+	}{
+		{"README.md", "## Try it", 1},
+		{"docs/http-api.md", "## Examples", 3},
+	} {
+		section := docSection(t, doc.path, doc.heading)
+		examples := 0
+		for i, block := range strings.Split(section, "```") {
+			lines := strings.Split(strings.Trim(block, "\n"), "\n")
+			m := docCurl.FindStringSubmatch(lines[0])
+			if i%2 == 0 || m == nil {
+				continue
+			}
+			examples++
+			t.Run(doc.path+": "+strings.TrimPrefix(lines[0], "$ curl -i "), func(t *testing.T) {
+				got := curlLines(t, addr, m[1], m[3], m[2])
+				for j := range got {
+					got[j] = normalizeExample(got[j]) // never print a cookie value
+				}
+				want := lines[1:]
+				for len(want) > 0 && want[len(want)-1] == "" {
+					want = want[:len(want)-1]
+				}
+				for j := 0; j < max(len(got), len(want)); j++ {
+					var g, w string
+					if j < len(got) {
+						g = got[j]
+					}
+					if j < len(want) {
+						w = normalizeExample(want[j])
+					}
+					if g != w {
+						t.Errorf("line %d differs from %s:\n got %s\nwant %s\nreal output, values replaced:\n%s", j+1, doc.path, g, w, strings.Join(got, "\n"))
+						return
+					}
+				}
+			})
 		}
-		examples++
-		t.Run(strings.TrimPrefix(lines[0], "$ curl -i "), func(t *testing.T) {
-			got := curlLines(t, addr, m[1], m[3], m[2])
-			for j := range got {
-				got[j] = normalizeExample(got[j]) // never print a cookie value
-			}
-			want := lines[1:]
-			for len(want) > 0 && want[len(want)-1] == "" {
-				want = want[:len(want)-1]
-			}
-			for j := 0; j < max(len(got), len(want)); j++ {
-				var g, w string
-				if j < len(got) {
-					g = got[j]
-				}
-				if j < len(want) {
-					w = normalizeExample(want[j])
-				}
-				if g != w {
-					t.Errorf("line %d differs from README:\n got %s\nwant %s\nreal output, values replaced:\n%s", j+1, g, w, strings.Join(got, "\n"))
-					return
-				}
-			}
-		})
-	}
-	if examples != 3 {
-		t.Fatalf(`found %d "$ curl -i" examples in README's "Try it", want 3`, examples)
+		if examples != doc.examples {
+			t.Errorf(`found %d "$ curl -i" examples in %s's %q, want %d`, examples, doc.path, doc.heading, doc.examples)
+		}
 	}
 
-	// README's "Logs" shows the access line of the first request above.
-	_, logSection, _ := strings.Cut(string(readme), "\n## Logs\n")
-	_, example, _ := strings.Cut(logSection, "one access line:\n\n```json\n")
+	// docs/operations.md's "Logs" shows the access line of a POST as alice.
+	_, example, _ := strings.Cut(docSection(t, "docs/operations.md", "## Logs"), "one access line:\n\n```json\n")
 	example, _, _ = strings.Cut(example, "\n```")
 	var real string
 	for deadline := time.Now().Add(5 * time.Second); real == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
@@ -88,7 +133,7 @@ func TestREADMETryItIsRealOutput(t *testing.T) {
 		}
 	}
 	if got, want := jsonKeys(t, real), jsonKeys(t, example); got != want {
-		t.Errorf("README's access line has the fields\n%s\nthe server logs\n%s", want, got)
+		t.Errorf("docs/operations.md's access line has the fields\n%s\nthe server logs\n%s", want, got)
 	}
 }
 
