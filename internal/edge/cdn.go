@@ -24,7 +24,9 @@ type CDNOptions struct {
 	Verifier *Verifier
 
 	// Files is the S3 bucket: the URL path /media/dev/a.svg is the file
-	// media/dev/a.svg. Nil means SampleMedia().
+	// media/dev/a.svg (see objectKey). Nil means SampleMedia(). For a
+	// directory, prefer an os.Root's FS to os.DirFS, which follows
+	// symbolic links out of the directory.
 	Files fs.FS
 
 	// CORSAllowedOrigins are the exact origins (scheme://host[:port]) the
@@ -110,7 +112,7 @@ func (c *cdn) get(w http.ResponseWriter, r *http.Request) {
 	if !d.Allowed {
 		ev = c.log.Warn().Str("code", d.Code)
 	}
-	ev.Str("method", r.Method).Str("path", r.URL.Path).Str("client", r.RemoteAddr).
+	ev.Str("method", r.Method).Str("path", r.URL.EscapedPath()).Str("client", r.RemoteAddr).
 		Bool("allowed", d.Allowed).Str("key_pair_id", d.KeyPairID).Str("reason", d.Reason).
 		Msg("edge: signed-cookie check")
 	if !d.Allowed {
@@ -121,7 +123,7 @@ func (c *cdn) get(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Cache", "Miss from cloudfront")
 	c.cors(h, r)
-	name := strings.TrimPrefix(r.URL.Path, "/")
+	name := objectKey(r)
 	f, err := c.open(name)
 	if err != nil {
 		writeXMLError(w, http.StatusNotFound, "application/xml", "NoSuchKey", "The specified key does not exist.")
@@ -137,7 +139,7 @@ func (c *cdn) get(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		b, err := io.ReadAll(f)
 		if err != nil {
-			c.log.Error().Err(err).Str("path", r.URL.Path).Msg("edge: read file")
+			c.log.Error().Err(err).Str("path", r.URL.EscapedPath()).Msg("edge: read file")
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
@@ -145,7 +147,7 @@ func (c *cdn) get(w http.ResponseWriter, r *http.Request) {
 	}
 	etag, err := objectETag(content)
 	if err != nil {
-		c.log.Error().Err(err).Str("path", r.URL.Path).Msg("edge: read file")
+		c.log.Error().Err(err).Str("path", r.URL.EscapedPath()).Msg("edge: read file")
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -255,8 +257,36 @@ func parseDigits(s string) (n int64, valid, huge bool) {
 	return n, true, err != nil
 }
 
-// open opens an object by key; keys that are not valid fs paths (empty,
-// "..", "//", a trailing "/") are missing objects.
+// objectKey is the S3 object key a request reaches: the request path,
+// percent-decoded, without its leading "/", and nothing else done to it.
+//
+// CloudFront "normalizes URI paths consistent with RFC 3986" only to pick a
+// cache behavior: "Once the cache behavior is matched, CloudFront sends the
+// raw URI path to the origin"
+// (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesCacheBehavior.html#path-normalization).
+// The signed-cookie check matches the policy Resource against the raw path
+// and query as the viewer sent them (Verifier.RequestURL: "%2e%2e" stays
+// "%2e%2e", "//" stays "//", the query is part of it, a "*" matches any of
+// it; see
+// https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-setting-signed-cookie-custom-policy.html).
+// AWS does not say whether that match sees the raw or the normalized path;
+// it does not matter for what reaches the bucket: S3 keys are flat strings
+// ("The Amazon S3 data model is a flat structure ... There is no
+// hierarchy", https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html),
+// so S3 resolves no "..", "." or "//": /media/alice/../dev/x (sent raw) or
+// /media/alice/%2e%2e/dev/x asks for the key "media/alice/../dev/x", which
+// is not dev's "media/dev/x". S3 decodes %2F to "/" in a key, and so does
+// this; a decoded "#" or "?" is part of the key.
+func objectKey(r *http.Request) string {
+	return strings.TrimPrefix(r.URL.Path, "/")
+}
+
+// open opens an object by key. A key that is not a valid fs path (empty,
+// with a "." or ".." element or an empty one from "//", or a trailing "/")
+// is a missing object, as S3 would find no such key in a bucket made from
+// a directory tree: nothing outside c.files is ever opened, however the
+// path was encoded. (c.files itself must not follow links out of its
+// tree: os.DirFS does, an os.Root's FS does not.)
 func (c *cdn) open(name string) (fs.File, error) {
 	if !fs.ValidPath(name) || name == "." {
 		return nil, fs.ErrNotExist
@@ -281,7 +311,7 @@ func (c *cdn) preflight(w http.ResponseWriter, r *http.Request) {
 	method := r.Header.Get("Access-Control-Request-Method")
 	allowed := origin != "" && slices.Contains(c.origins, origin) &&
 		(method == http.MethodGet || method == http.MethodHead)
-	c.log.Info().Str("method", r.Method).Str("path", r.URL.Path).Str("client", r.RemoteAddr).
+	c.log.Info().Str("method", r.Method).Str("path", r.URL.EscapedPath()).Str("client", r.RemoteAddr).
 		Str("origin", origin).Str("request_method", method).Bool("allowed", allowed).
 		Msg("edge: CORS preflight (no cookie check)")
 	switch {

@@ -18,7 +18,11 @@
 // are read. This package adds what an HTTP server needs around it.
 //
 // The request URL is scheme://host + escaped path, plus "?" and the raw
-// query when the request has one. Scheme and host come from
+// query when the request has one. The path is the raw one the viewer sent:
+// no dot segment removed, no escape changed. The origin's object key is
+// that path decoded, and a key with a ".", ".." or empty segment names no
+// object, so no spelling of a path leaves the user's prefix or the files'
+// root (see objectKey in cdn.go for what AWS documents). Scheme and host come from
 // [VerifierOptions].BaseURL when set (a proxy in front of the emulator can
 // say what URL the browser used), else from an absolute request URL, else
 // from Request.Host and whether the connection is TLS. The client address

@@ -42,12 +42,19 @@ type httpAnswer struct {
 // (a name may repeat: "Range", "a", "Range", "b" sends two Range fields).
 func do(t *testing.T, srv *httptest.Server, method, rawPath string, headers ...string) httpAnswer {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+rawPath, nil)
+	return doWith(t, srv, devCookies(t), method, rawPath, headers...)
+}
+
+// doWith is do with other cookies. rawPath is sent as written (as curl
+// --path-as-is sends it): no dot segment removed, no escape changed.
+func doWith(t *testing.T, srv *httptest.Server, cookies []*http.Cookie, method, rawPath string, headers ...string) httpAnswer {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+"/", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.URL.Opaque = "//" + req.URL.Host + rawPath // sent as written, however unusual
-	for _, c := range devCookies(t) {
+	req.URL.Opaque = "//" + req.URL.Host + rawPath
+	for _, c := range cookies {
 		req.AddCookie(c)
 	}
 	req.Header.Set("Origin", spa)
