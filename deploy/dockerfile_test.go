@@ -139,7 +139,7 @@ func TestDockerfile(t *testing.T) {
 		}
 		for _, want := range []string{"GO_IMAGE", "RUNTIME_IMAGE"} {
 			if _, ok := df.metaArgs[want]; !ok {
-				t.Errorf("no ARG %s: the README and deploy/image_test.go pass it", want)
+				t.Errorf("no ARG %s: docs/deploying.md and deploy/image_test.go pass it", want)
 			}
 		}
 		if ref := df.metaArgs["RUNTIME_IMAGE"]; !strings.Contains(ref, "distroless/static") || !strings.Contains(ref, "nonroot") {
@@ -233,7 +233,7 @@ func TestDockerfile(t *testing.T) {
 		}
 	})
 
-	// README's FIPS image: --build-arg GOFIPS140=v1.0.0 must reach go build,
+	// docs/keys.md's FIPS image: --build-arg GOFIPS140=v1.0.0 must reach go build,
 	// and the default build must stay the standard one.
 	t.Run("GOFIPS140 is a build argument, off by default, given to go build", func(t *testing.T) {
 		build := df.stages[0]

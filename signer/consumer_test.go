@@ -22,7 +22,7 @@ import (
 
 // consumerServer is a Go service of its own that mounts the public
 // handler and the refresh middleware on net/http's ServeMux, the way
-// README's "Use the library from Go" shows, and serves on 127.0.0.1:0. Its
+// docs/library.md shows, and serves on 127.0.0.1:0. Its
 // scope lives 4 seconds, so that the test can reach its refresh window.
 const consumerServer = `package main
 

@@ -216,8 +216,8 @@ func libraryModule(t *testing.T) library {
 }
 
 // importProgram is a Go service of its own, in a module of its own, that
-// imports the public signer package the way README's "Use the library from
-// Go" tells users to. It also imports prometheus, as the consumer whose
+// imports the public signer package the way docs/library.md
+// tells users to. It also imports prometheus, as the consumer whose
 // requirements must not move, and every other public package of the library
 // (the line "\t// more imports\n" is replaced by them).
 const importProgram = `package main

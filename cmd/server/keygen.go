@@ -92,7 +92,7 @@ Next steps:
      CLOUDFRONT_KEY_PAIR_ID).
   3. When this key replaces another, keep the old public key in the key
      group until the longest cookie TTL has passed after every task logs
-     "signing key rotated"; see "Keys" in the README.
+     "signing key rotated"; see docs/keys.md.
   4. Delete the private key and secret.json from this machine once stored.
 `
 

@@ -20,7 +20,7 @@
 // check, verify and probe exit 0 when all is well, 1 when they find a
 // problem or CloudFront would deny, and 2 for a usage error.
 //
-// Configuration comes from the environment; see the README.
+// Configuration comes from the environment; see docs/configuration.md.
 package main
 
 import (
@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 		}
 		fmt.Fprint(w, "\nflags:\n")
 		fs.PrintDefaults()
-		fmt.Fprintf(w, "\nConfiguration comes from the environment: see README.md. %s COMMAND --help describes a command.\n", prog)
+		fmt.Fprintf(w, "\nConfiguration comes from the environment: see docs/configuration.md. %s COMMAND --help describes a command.\n", prog)
 	}
 	if err := parseArgs(fs, args[1:], stdout, stderr); err != nil {
 		return helpIsNoError(err)
@@ -132,7 +132,7 @@ func dispatch(ctx context.Context, cmd string, args []string, dev bool, getenv f
 		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 		fs.Usage = func() {
 			fmt.Fprintln(fs.Output(), "usage: server [--dev] [serve]")
-			fmt.Fprintln(fs.Output(), "Run the API on LISTEN_ADDR, and metrics on METRICS_ADDR, as the environment configures them (see README.md).")
+			fmt.Fprintln(fs.Output(), "Run the API on LISTEN_ADDR, and metrics on METRICS_ADDR, as the environment configures them (see docs/configuration.md).")
 			fmt.Fprintln(fs.Output(), "With --dev: local defaults, an ephemeral key, X-Dev-User identities and an emulated CloudFront on DEV_CDN_ADDR.")
 		}
 		if err := parseFlags(fs, args, stdout, stderr); err != nil {

@@ -3,7 +3,7 @@
 # default), which never leaves KMS, or a PEM key in a Secrets Manager secret
 # (signing_key = "secret"). Neither private key passes through Terraform or
 # its state: KMS makes its own, and the secret's value is set out of band
-# (see the README).
+# (see docs/deploying.md).
 
 data "aws_caller_identity" "current" {}
 

@@ -1,7 +1,7 @@
 # cfcookies on AWS: a CloudFront distribution whose media behaviour only
 # serves requests carrying valid signed cookies, the key group that verifies
 # them, the signing key in KMS (or Secrets Manager), and the service on ECS Fargate
-# behind an ALB. See "Deploying" in the repository's README.
+# behind an ALB. See the repository's docs/deploying.md.
 
 data "aws_region" "current" {}
 

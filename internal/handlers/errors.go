@@ -13,7 +13,7 @@ import (
 
 // Problem types of the server's own answers, besides the public
 // handler's (mediacookies.Problem*). The suffixes are stable and listed
-// in the README.
+// in docs/http-api.md.
 const (
 	problemNotFound    = "not-found"
 	problemRateLimited = "rate-limited"

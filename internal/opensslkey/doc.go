@@ -2,7 +2,7 @@
 // (OpenSSL 1.1 or 3) instead of Go's crypto/rsa and crypto/ecdsa: on this
 // project's reference machine about 2.5 times the RSA signatures per
 // second on one core, and about 1.15 times the ECDSA ones with a fifth of
-// the allocations (see the README's Performance section). It exists only
+// the allocations (see docs/performance.md). It exists only
 // in binaries built with the openssl build tag, which needs cgo at build
 // time and libcrypto at run time (loaded with dlopen: no OpenSSL headers
 // are needed to build). The default build is pure Go and compiles none of
