@@ -110,7 +110,12 @@ func (c *cdn) get(w http.ResponseWriter, r *http.Request) {
 	d := c.verifier.Check(r, c.now())
 	ev := c.log.Info()
 	if !d.Allowed {
+		// Why, in the words `server verify` prints for the same cookies
+		// (both are signer.Decision's): never a cookie value.
 		ev = c.log.Warn().Str("code", d.Code)
+		if d.Condition != "" {
+			ev = ev.Str("condition", d.Condition)
+		}
 	}
 	ev.Str("method", r.Method).Str("path", r.URL.EscapedPath()).Str("client", r.RemoteAddr).
 		Bool("allowed", d.Allowed).Str("key_pair_id", d.KeyPairID).Str("reason", d.Reason).
