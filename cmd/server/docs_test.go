@@ -413,3 +413,66 @@ func compareNames(t *testing.T, doc, what string, documented, inCode map[string]
 		}
 	}
 }
+
+// retiredTests are tests the documents name on purpose although they are
+// gone, with the reason.
+var retiredTests = map[string]string{
+	"BenchmarkHit": "internal/sigcache's, removed; docs/performance.md compares the cache with it",
+}
+
+// TestDocsNameRealTests checks that every test, fuzz target and benchmark
+// README.md and docs/ name (in code marks, such as the "tested by" column
+// of docs/security.md) is defined in a _test.go file of the repository.
+func TestDocsNameRealTests(t *testing.T) {
+	t.Parallel()
+	defined := map[string]bool{}
+	fn := regexp.MustCompile(`(?m)^func (?:\([^)]*\) )?((?:Test|Fuzz|Benchmark|Example)\w*)\(`)
+	root, err := os.OpenRoot(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	fsys := root.FS()
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules" || d.Name() == "vendor" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		b, err := fs.ReadFile(fsys, p)
+		for _, m := range fn.FindAllStringSubmatch(string(b), -1) {
+			defined[m[1]] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := regexp.MustCompile("`((?:Test|Fuzz|Benchmark)[A-Z][A-Za-z0-9_]*)")
+	files := []string{"README.md"}
+	docs, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range docs {
+		files = append(files, "docs/"+filepath.Base(d))
+	}
+	count := 0
+	for _, file := range files {
+		for i, line := range strings.Split(readDoc(t, file), "\n") {
+			for _, m := range named.FindAllStringSubmatch(line, -1) {
+				count++
+				if !defined[m[1]] && retiredTests[m[1]] == "" {
+					t.Errorf("%s:%d: %s is not a test, fuzz target or benchmark of the repository", file, i+1, m[1])
+				}
+			}
+		}
+	}
+	if count < 20 {
+		t.Errorf("the documents name only %d tests", count)
+	}
+}
