@@ -53,7 +53,10 @@ func doWith(t *testing.T, srv *httptest.Server, cookies []*http.Cookie, method, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.URL.Opaque = "//" + req.URL.Host + rawPath
+	req.URL.Opaque = rawPath // the request line's target, in origin form
+	if strings.HasPrefix(rawPath, "//") {
+		req.URL.Opaque = "//" + req.URL.Host + rawPath // absolute form: origin form would read as a host
+	}
 	for _, c := range cookies {
 		req.AddCookie(c)
 	}
