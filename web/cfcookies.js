@@ -6,6 +6,8 @@
 //   await media.refresh();        // POST /auth/media-cookies; again before refreshAfter
 //   media.watch(img);             // an <img> or <video> that fails refreshes once
 //   const res = await media.fetch(url); // a denied fetch refreshes and retries once
+//   const hls = new Hls(media.hlsConfig()); // hls.js sends the cookies cross-origin
+//   const detach = media.attachHls(hls);    // a denied playlist or segment refreshes once
 //   await media.logout();         // DELETE /auth/media-cookies
 //
 // What it can see and what it cannot:
@@ -13,20 +15,34 @@
 //   - fetch: a same-origin 403 shows as a 403. A cross-origin one shows as a
 //     TypeError, since CloudFront's 403 carries no CORS headers, and so does a
 //     network failure: it retries once on a 403 and on a TypeError.
+//   - hls.js: a same-origin 403 shows as response code 403, a cross-origin
+//     one (or a network failure) as code 0. On either, for a playlist or a
+//     segment, it refreshes once and resumes loading; other errors (404,
+//     500, decoding) are left to the app. hls.js retries a failed segment
+//     or variant playlist by itself when it has no other variant to switch
+//     to, so the refresh usually lands before its next try; a fatal error
+//     (the manifest, or a segment out of retries) is resumed here with
+//     loadSource or startLoad.
 //   - <img> and <video> only say "error", never why. A failing src is
 //     refreshed and reassigned once, whatever the cause (expired cookies, a
 //     404, a network failure, a file that does not decode); a second failure
-//     of the same src gives up with a "mediaerror" event. Errors of <source>
-//     children are not seen: set src on the element itself.
-//   - Players that fetch media themselves (hls.js, Shaka) report errors their
-//     own way: call refresh() from their error hook.
+//     of the same src gives up with a "mediaerror" event. A <video> resumes
+//     where it was, playing if it was. Errors of <source> children are not
+//     seen: set src on the element itself.
+//   - Other players that fetch media themselves (Shaka, dash.js) report
+//     errors their own way: call refresh() from their error hook.
 //   - Media is retried only while signed in: after a successful refresh() and
 //     before logout(). A page left with media after logout stays logged out.
+//   - Cross-origin media needs the CDN to answer CORS with the page's exact
+//     origin and Access-Control-Allow-Credentials: true (hls.js and fetch
+//     send the cookies only with credentials; <img>/<video> without a
+//     crossorigin attribute send them anyway).
 //
 // Events: "refresh" (detail: the answer); "retry" (detail: {url}) before a
-// media retry; "mediaerror" (detail: {element, src, error}) when a watched
-// element fails again, or while signed out, or its refresh fails; "error"
-// (detail: the error) when a scheduled refresh fails.
+// media retry; "mediaerror" (detail: {element, src, error}) when watched or
+// attached media fails again, or while signed out, or its refresh fails
+// (element is hls.media for hls.js); "error" (detail: the error) when a
+// scheduled refresh fails.
 
 // ProblemError is a failed answer of cfcookies: an application/problem+json
 // body (RFC 9457) with type, title, status and detail.
@@ -150,7 +166,8 @@ export class MediaCookies extends EventTarget {
   }
 
   // watch makes an <img>, <video> or <audio> refresh the cookies and reload
-  // once when its src fails while signed in, and returns it. A successful
+  // once when its src fails while signed in, and returns it. A <video> or
+  // <audio> resumes at the time it failed, playing if it was. A successful
   // load re-arms it.
   watch(element) {
     let retried = "";
@@ -161,10 +178,24 @@ export class MediaCookies extends EventTarget {
       if (!src) return;
       if (retried === src || !this.#active) return giveUp(src);
       retried = src;
+      // Reassigning src starts over at 0, paused: remember where it was.
+      const time = element.currentTime ?? 0;
+      const playing = element.paused === false && !element.ended;
       this.dispatchEvent(new CustomEvent("retry", { detail: { url: src } }));
       this.refresh().then(
         () => {
-          if (element.src === src) element.src = src; // reassigning reloads
+          if (element.src !== src) return; // the app moved on
+          if (time > 0 || playing) {
+            element.addEventListener(
+              "loadedmetadata",
+              () => {
+                if (time > 0) element.currentTime = time;
+                if (playing) element.play()?.catch?.(() => {}); // autoplay policy: the app's call
+              },
+              { once: true },
+            );
+          }
+          element.src = src; // reassigning reloads
         },
         (err) => giveUp(src, err),
       );
@@ -176,6 +207,120 @@ export class MediaCookies extends EventTarget {
     element.addEventListener("loadeddata", rearm); // <video>, <audio>
     return element;
   }
+
+  // hlsConfig returns a new hls.js config: config plus an xhrSetup and a
+  // fetchSetup that send cookies with every request (withCredentials,
+  // credentials: "include"), which a CDN on another origin needs. A
+  // caller's own xhrSetup or fetchSetup in config runs first.
+  hlsConfig(config = {}) {
+    const { xhrSetup, fetchSetup } = config;
+    return {
+      ...config,
+      xhrSetup(xhr, url) {
+        const done = xhrSetup?.call(this, xhr, url);
+        if (typeof done?.then === "function") {
+          return done.then(() => {
+            xhr.withCredentials = true;
+          });
+        }
+        xhr.withCredentials = true;
+        return done;
+      },
+      fetchSetup(context, initParams) {
+        if (!fetchSetup) return new Request(context.url, { ...initParams, credentials: "include" });
+        const req = fetchSetup.call(this, context, initParams); // a Request, or a promise of one
+        const include = (r) => new Request(r, { credentials: "include" });
+        return typeof req?.then === "function" ? req.then(include) : include(req);
+      },
+    };
+  }
+
+  // attachHls makes an hls.js instance refresh the cookies once when a
+  // playlist or segment is denied (response code 403, or 0 cross-origin)
+  // while signed in, and resume loading; it returns a function that
+  // detaches. A second denial without a successful load in between that
+  // hls.js gives up on (a fatal error) dispatches "mediaerror"; errors
+  // hls.js still retries by itself are left to it. Any playlist or segment
+  // loaded re-arms it. Other errors are left to the app.
+  attachHls(hls) {
+    const events = hls.constructor?.Events ?? {};
+    const errorEvent = events.ERROR ?? "hlsError";
+    const loadedEvents = [
+      events.FRAG_LOADED ?? "hlsFragLoaded",
+      events.LEVEL_LOADED ?? "hlsLevelLoaded",
+      events.MANIFEST_LOADED ?? "hlsManifestLoaded",
+    ];
+    // armed: the next denial refreshes; refreshing: denials share the
+    // refresh in flight; retried: a fatal denial gives up; gaveUp: wait for
+    // a successful load.
+    let state = "armed";
+    let resume = null; // {manifest: url} or {load: true}: what a fatal error stopped
+    let attached = true;
+    const giveUp = (src, error) => {
+      state = "gaveUp";
+      this.dispatchEvent(new CustomEvent("mediaerror", { detail: { element: hls.media ?? null, src, error } }));
+    };
+    const onError = (_event, data) => {
+      if (!hlsDenied(data)) return;
+      const url = data.url ?? data.context?.url ?? data.frag?.url ?? data.response?.url ?? "";
+      if (!this.#active) {
+        if (data.fatal && state !== "gaveUp") giveUp(url, data.error);
+        return;
+      }
+      switch (state) {
+        case "armed":
+          state = "refreshing";
+          resume = null;
+          noteResume(data, url);
+          this.dispatchEvent(new CustomEvent("retry", { detail: { url } }));
+          this.refresh().then(
+            () => {
+              if (!attached) return;
+              if (state === "refreshing") state = "retried";
+              const r = resume;
+              resume = null;
+              if (r?.manifest) hls.loadSource(r.manifest);
+              else if (r?.load) hls.startLoad(hls.media?.currentTime ?? -1);
+            },
+            (err) => {
+              if (attached) giveUp(url, err);
+            },
+          );
+          return;
+        case "refreshing":
+          noteResume(data, url);
+          return;
+        case "retried":
+          if (data.fatal) giveUp(url, data.error);
+          return;
+      }
+    };
+    const noteResume = (data, url) => {
+      if (!data.fatal) return; // hls.js tries again by itself, with the fresh cookies
+      if (data.details === "manifestLoadError") resume = { manifest: url };
+      else resume ??= { load: true };
+    };
+    const onLoaded = () => {
+      if (state !== "refreshing") state = "armed";
+    };
+    hls.on(errorEvent, onError);
+    for (const e of loadedEvents) hls.on(e, onLoaded);
+    return () => {
+      attached = false;
+      hls.off(errorEvent, onError);
+      for (const e of loadedEvents) hls.off(e, onLoaded);
+    };
+  }
+}
+
+// The hls.js errors (data.details) of a playlist or a segment that did not
+// load, and the response codes of a denial: 403 same-origin, 0 cross-origin
+// (CloudFront's 403 has no CORS headers, so the browser hides it).
+const hlsLoadErrors = new Set(["manifestLoadError", "levelLoadError", "audioTrackLoadError", "fragLoadError"]);
+
+function hlsDenied(data) {
+  const code = data?.response?.code;
+  return hlsLoadErrors.has(data?.details) && (code === 403 || code === 0);
 }
 
 // problemOf turns a failed response into a ProblemError, reading the body
