@@ -361,7 +361,12 @@ func (p *prober) preflight(ctx context.Context) {
 		return
 	}
 	if why := corsProblem(h, p.app.String()); why != "" {
-		p.problem(corsFix, "%s: the browser never sends the POST, and the page sees a CORS error", why)
+		hint := ""
+		if len(h.Values("Access-Control-Allow-Origin")) == 0 {
+			hint = fmt.Sprintf(" (a server also refuses a preflight asking for a header it does not allow: %s)", strings.Join(names, ","))
+		}
+		p.problem(corsFix+"; and allow every header the page sends (cfcookies allows Authorization and Content-Type)",
+			"%s: the browser never sends the POST, and the page sees a CORS error%s", why, hint)
 		return
 	}
 	allowed := strings.Split(strings.ToLower(strings.Join(h.Values("Access-Control-Allow-Headers"), ",")), ",")
