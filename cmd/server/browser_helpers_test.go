@@ -128,10 +128,40 @@ func stopBrowser() {
 	}
 }
 
+// Browser names, as the subtests of the tests that run in both say them.
+const (
+	chromiumName = "chromium"
+	firefoxName  = "firefox"
+)
+
+// bothBrowsers are the browsers the cross-browser tests run in.
+var bothBrowsers = []string{chromiumName, firefoxName}
+
+// browserDriver is what a page needs of its browser: Chromium over the
+// DevTools protocol (chromedp), Firefox over WebDriver BiDi.
+type browserDriver interface {
+	navigate(ctx context.Context, url string) error
+	// evaluate runs expr, which gives a string or a promise of one.
+	evaluate(ctx context.Context, expr string) (string, error)
+	// cookies lists the cookies the browser would send to url.
+	cookies(ctx context.Context, url string) ([]browserCookie, error)
+	clearCookies(ctx context.Context) error
+}
+
+// browserCookie is a stored cookie without its value.
+type browserCookie struct{ Name, Domain, Path string }
+
 // page is one tab in a browser context of its own: no cookie, cache or
 // storage shared with any other page.
 type page struct {
-	t   *testing.T
+	t       *testing.T
+	browser string // chromiumName or firefoxName
+	drv     browserDriver
+	chrome  *chromiumTab // nil in Firefox
+}
+
+// chromiumTab is the Chromium driver of a page.
+type chromiumTab struct {
 	ctx context.Context
 
 	mu      sync.Mutex
@@ -149,28 +179,38 @@ type blockedCookie struct {
 	Reasons []string
 }
 
+// newPage opens a page in Chromium.
 func newPage(t *testing.T) *page {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser(t), chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	p := &page{t: t, ctx: ctx}
-	// Listen opens the tab, so the listener sees every response.
-	if err := chromedp.Listen(ctx, p.listen); err != nil {
-		t.Fatalf("open a tab: %v", err)
-	}
-	return p
+	return newPageIn(t, chromiumName)
 }
 
-func (p *page) listen(ev any) {
+// newPageIn opens a page in the named browser.
+func newPageIn(t *testing.T, name string) *page {
+	t.Helper()
+	if name == firefoxName {
+		return &page{t: t, browser: name, drv: newFirefoxTab(t)}
+	}
+	ctx, cancel := chromedp.NewContext(browser(t), chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	c := &chromiumTab{ctx: ctx}
+	// Listen opens the tab, so the listener sees every response.
+	if err := chromedp.Listen(ctx, c.listen); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	return &page{t: t, browser: name, drv: c, chrome: c}
+}
+
+func (c *chromiumTab) listen(ev any) {
 	e, ok := ev.(*network.EventResponseReceivedExtraInfo)
 	if !ok {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for name, v := range e.Headers {
 		if s, _ := v.(string); strings.EqualFold(name, "Set-Cookie") && strings.Contains(s, "CloudFront-") {
-			p.setCookies++
+			c.setCookies++
 		}
 	}
 	for _, bc := range e.BlockedCookies {
@@ -179,19 +219,66 @@ func (p *page) listen(ev any) {
 		for _, r := range bc.BlockedReasons {
 			reasons = append(reasons, string(r))
 		}
-		p.blocked = append(p.blocked, blockedCookie{Name: strings.TrimSpace(name), Reasons: reasons})
+		c.blocked = append(c.blocked, blockedCookie{Name: strings.TrimSpace(name), Reasons: reasons})
 	}
+}
+
+// within is ctx's deadline applied to the tab's context, which chromedp's
+// calls need.
+func (c *chromiumTab) within(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(c.ctx, dl)
+	}
+	return context.WithCancel(c.ctx)
+}
+
+func (c *chromiumTab) navigate(ctx context.Context, url string) error {
+	ctx, cancel := c.within(ctx)
+	defer cancel()
+	return chromedp.Do(ctx, chromedp.Navigate(url))
+}
+
+func (c *chromiumTab) evaluate(ctx context.Context, expr string) (string, error) {
+	ctx, cancel := c.within(ctx)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+}
+
+func (c *chromiumTab) cookies(ctx context.Context, url string) ([]browserCookie, error) {
+	ctx, cancel := c.within(ctx)
+	defer cancel()
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{url}})
+	if err != nil {
+		return nil, err
+	}
+	var out []browserCookie
+	for _, c := range res.Cookies {
+		out = append(out, browserCookie{Name: c.Name, Domain: c.Domain, Path: c.Path})
+	}
+	return out, nil
+}
+
+func (c *chromiumTab) clearCookies(ctx context.Context) error {
+	ctx, cancel := c.within(ctx)
+	defer cancel()
+	_, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{})
+	return err
 }
 
 // blockedReasons lists, for each refused CloudFront cookie, its name and
 // Chromium's reasons. It waits for the report on at least one response
-// that set CloudFront cookies.
+// that set CloudFront cookies. Chromium only: Firefox's BiDi does not
+// report refused cookies.
 func (p *page) blockedReasons() []string {
 	p.t.Helper()
+	c := p.chrome
+	if c == nil {
+		p.t.Fatalf("blockedReasons needs Chromium, not %s", p.browser)
+	}
 	for deadline := time.Now().Add(actionTimeout); ; time.Sleep(10 * time.Millisecond) {
-		p.mu.Lock()
-		n := p.setCookies
-		p.mu.Unlock()
+		c.mu.Lock()
+		n := c.setCookies
+		c.mu.Unlock()
 		if n > 0 {
 			break
 		}
@@ -199,10 +286,10 @@ func (p *page) blockedReasons() []string {
 			p.t.Fatalf("no cookie report from Chromium on a response setting CloudFront cookies in %s", actionTimeout)
 		}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var out []string
-	for _, b := range p.blocked {
+	for _, b := range c.blocked {
 		if strings.HasPrefix(b.Name, "CloudFront-") {
 			out = append(out, b.Name+": "+strings.Join(b.Reasons, ", "))
 		}
@@ -210,20 +297,33 @@ func (p *page) blockedReasons() []string {
 	return out
 }
 
-// do runs browser actions, failing the test on an error.
-func (p *page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+// navigate loads url, failing the test on an error.
+func (p *page) navigate(url string) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
 	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		p.t.Fatalf("%s: %v", what, err)
+	if err := p.drv.navigate(ctx, url); err != nil {
+		p.t.Fatalf("%s: open %s: %v", p.browser, url, err)
 	}
+}
+
+// eval runs expr, which gives a string or a promise of one.
+func (p *page) eval(what, expr string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
+	defer cancel()
+	s, err := p.drv.evaluate(ctx, expr)
+	if err != nil {
+		p.t.Fatalf("%s: %s: %v", p.browser, what, err)
+	}
+	return s
 }
 
 // open loads url and installs the probe (testdata/probe.js) in it.
 func (p *page) open(url string) {
 	p.t.Helper()
-	p.do("open "+url, chromedp.Navigate(url), chromedp.Evaluate[chromedp.Void](probeJS))
+	p.navigate(url)
+	p.eval("install the probe", probeJS+"\n;\"probe\"")
 }
 
 // probeCall runs probe.fn(args...) in the page and decodes what it
@@ -238,11 +338,10 @@ func probeCall[T any](p *page, fn string, args ...any) T {
 		}
 		js[i] = string(b)
 	}
-	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T]("probe."+fn+"("+strings.Join(js, ", ")+")", chromedp.EvalAwaitPromise))
-	if err != nil {
-		p.t.Fatalf("probe.%s: %v", fn, err)
+	out := p.eval("probe."+fn, "Promise.resolve(probe."+fn+"("+strings.Join(js, ", ")+")).then((v) => JSON.stringify(v ?? null))")
+	var v T
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		p.t.Fatalf("%s: probe.%s: %v", p.browser, fn, err)
 	}
 	return v
 }
@@ -308,14 +407,14 @@ func (p *page) counts() helperCounts { p.t.Helper(); return probeCall[helperCoun
 // Domain and Path: never their values.
 func (p *page) cookiesFor(url string) []string {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
 	defer cancel()
-	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{url}})
+	cookies, err := p.drv.cookies(ctx, url)
 	if err != nil {
-		p.t.Fatalf("get cookies: %v", err)
+		p.t.Fatalf("%s: get cookies: %v", p.browser, err)
 	}
 	var out []string
-	for _, c := range res.Cookies {
+	for _, c := range cookies {
 		out = append(out, c.Name+" (Domain "+c.Domain+", Path "+c.Path+")")
 	}
 	slices.Sort(out)
@@ -326,10 +425,10 @@ func (p *page) cookiesFor(url string) []string {
 // expiry or another tab's logout would.
 func (p *page) clearCookies() {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), actionTimeout)
 	defer cancel()
-	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
-		p.t.Fatalf("clear cookies: %v", err)
+	if err := p.drv.clearCookies(ctx); err != nil {
+		p.t.Fatalf("%s: clear cookies: %v", p.browser, err)
 	}
 }
 

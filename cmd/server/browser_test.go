@@ -7,7 +7,6 @@ package main
 // They skip without Chromium, and fail instead when CI=true.
 
 import (
-	"context"
 	"encoding/json"
 	"io/fs"
 	"maps"
@@ -19,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/rs/zerolog"
 
 	"github.com/cfcookies/cfcookies/internal/auth"
@@ -33,6 +31,7 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	stopBrowser()
+	stopFirefox()
 	os.Exit(code)
 }
 
@@ -41,60 +40,56 @@ func TestMain(m *testing.M) {
 // CloudFront on DEV_CDN_ADDR, another port of localhost, receives them
 // (cookies ignore ports) and serves that user's image only, until logout.
 // Opened on 127.0.0.1 instead, the host-only cookies never reach localhost,
-// and the page says so.
+// and the page says so. In Chromium and in Firefox.
 func TestBrowserDevDemo(t *testing.T) {
 	t.Parallel()
-	p := newPage(t)
-	cdnPort := freePort(t)
-	_, keyPEM := testSigner(t)
-	base, _, _ := startDev(t, map[string]string{
-		"DEV_CDN_ADDR":      "127.0.0.1:" + cdnPort,
-		"CLOUDFRONT_DOMAIN": "http://localhost:" + cdnPort,
-		// A fixture key instead of the ephemeral one: generating RSA-2048
-		// takes up to seconds on a busy machine.
-		"CLOUDFRONT_PRIVATE_KEY": strings.ReplaceAll(keyPEM, "\n", `\n`),
-		"CLOUDFRONT_KEY_PAIR_ID": testKeyPairID,
-	})
-	_, apiPort, _ := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
+	for _, b := range bothBrowsers {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			p := newPageIn(t, b)
+			cdnPort := freePort(t)
+			_, keyPEM := testSigner(t)
+			base, _, _ := startDev(t, map[string]string{
+				"DEV_CDN_ADDR":      "127.0.0.1:" + cdnPort,
+				"CLOUDFRONT_DOMAIN": "http://localhost:" + cdnPort,
+				// A fixture key instead of the ephemeral one: generating RSA-2048
+				// takes up to seconds on a busy machine.
+				"CLOUDFRONT_PRIVATE_KEY": strings.ReplaceAll(keyPEM, "\n", `\n`),
+				"CLOUDFRONT_KEY_PAIR_ID": testKeyPairID,
+			})
+			_, apiPort, _ := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
 
-	p.do("get cookies as alice on the demo page",
-		chromedp.Navigate("http://localhost:"+apiPort+"/"),
-		chromedp.SetValue(chromedp.ID("user"), "alice"),
-		chromedp.Click(chromedp.ID("get")))
-	p.waitText("mine-result", "loaded (320×180)")
-	p.waitText("other-result", "failed")
-	p.waitText("grants", "default: http://localhost:"+cdnPort+"/media/alice/* (cookie Path /)")
+			p.navigate("http://localhost:" + apiPort + "/")
+			p.setValue("user", "alice")
+			p.click("get")
+			p.waitText("mine-result", "loaded (320×180)")
+			p.waitText("other-result", "failed")
+			p.waitText("grants", "default: http://localhost:"+cdnPort+"/media/alice/* (cookie Path /)")
 
-	p.do("log out", chromedp.Click(chromedp.ID("logout")))
-	p.waitText("status", "Logged out")
-	p.do("reload the images", chromedp.Click(chromedp.ID("reload")))
-	p.waitText("mine-result", "failed")
+			p.click("logout")
+			p.waitText("status", "Logged out")
+			p.click("reload")
+			p.waitText("mine-result", "failed")
 
-	p.do("get cookies on 127.0.0.1",
-		chromedp.Navigate("http://127.0.0.1:"+apiPort+"/"),
-		chromedp.Click(chromedp.ID("get")))
-	p.waitText("mine-result", "failed")
-	p.waitText("hint", "host-only cookies set here are not sent there")
+			p.navigate("http://127.0.0.1:" + apiPort + "/")
+			p.click("get")
+			p.waitText("mine-result", "failed")
+			p.waitText("hint", "host-only cookies set here are not sent there")
+		})
+	}
 }
 
 // TestBrowserTopologies runs the real service (run(), OIDC bearer tokens, no
-// --dev) in both topologies users deploy, which check finds sound: the
-// caller's media loads as <img> and as fetch; another user's is denied; an
-// expired policy is denied although the browser still sends it; logout
-// denies.
+// --dev) in both topologies users deploy, which check finds sound, in
+// Chromium and in Firefox: the caller's media loads as <img> and as fetch;
+// another user's is denied; an expired policy is denied although the
+// browser still sends it; logout denies.
 func TestBrowserTopologies(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name  string
-		hosts hosts
-		env   map[string]string
-	}{
-		{"same-origin", sameOrigin, sameOriginConfig},
-		{"cross-subdomain", crossSubdomain, crossSubdomainConfig},
-	} {
+	for _, tc := range crossBrowserTopologies() {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p := newPage(t)
+			p := newPageIn(t, tc.browser)
 			tp := newTopology(t, topologyOptions{hosts: tc.hosts, env: tc.env})
 			crossOrigin := tp.cdnOrigin != tp.appOrigin
 			mine, others := tp.media("/media/alice/image.png"), tp.media("/media/dev/image.png")
@@ -153,6 +148,24 @@ func TestBrowserTopologies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// browserTopology is a browser and a topology, named browser/topology.
+type browserTopology struct {
+	name, browser string
+	hosts         hosts
+	env           map[string]string
+}
+
+// crossBrowserTopologies are both topologies in both browsers.
+func crossBrowserTopologies() []browserTopology {
+	var out []browserTopology
+	for _, b := range bothBrowsers {
+		out = append(out,
+			browserTopology{b + "/same-origin", b, sameOrigin, sameOriginConfig},
+			browserTopology{b + "/cross-subdomain", b, crossSubdomain, crossSubdomainConfig})
+	}
+	return out
 }
 
 // wantMedia loads url as an <img> and with fetch (credentials included) and
@@ -505,13 +518,26 @@ func naiveIssuer(edit func(*http.Cookie), headers map[string]string) func(*testi
 // waitText waits until the element's text contains s.
 func (p *page) waitText(id, s string) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, actionTimeout)
-	defer cancel()
-	js := "document.getElementById(" + quote(id) + ").textContent.includes(" + quote(s) + ")"
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
-		text, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string]("document.body.innerText"))
-		p.t.Fatalf("#%s never said %q (%v); the page says:\n%s", id, s, err, text)
+	js := "String(document.getElementById(" + quote(id) + ")?.textContent.includes(" + quote(s) + "))"
+	for deadline := time.Now().Add(actionTimeout); p.eval("read #"+id, js) != "true"; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: #%s never said %q in %s; the page says:\n%s", p.browser, id, s, actionTimeout,
+				p.eval("read the page", "document.body.innerText"))
+		}
 	}
+}
+
+// setValue sets the value of the element with id, as a user's choice.
+func (p *page) setValue(id, v string) {
+	p.t.Helper()
+	p.eval("set #"+id, "(() => { const e = document.getElementById("+quote(id)+"); e.value = "+quote(v)+
+		"; e.dispatchEvent(new Event('change', { bubbles: true })); return 'ok'; })()")
+}
+
+// click clicks the element with id.
+func (p *page) click(id string) {
+	p.t.Helper()
+	p.eval("click #"+id, "document.getElementById("+quote(id)+").click(), 'ok'")
 }
 
 func quote(s string) string {
