@@ -347,7 +347,7 @@ func (p *prober) preflight(ctx context.Context) {
 	req.Header.Set("Access-Control-Request-Method", http.MethodPost)
 	req.Header.Set("Access-Control-Request-Headers", strings.Join(names, ","))
 	p.sent("Origin: %s; Access-Control-Request-Method: POST; Access-Control-Request-Headers: %s", p.app, strings.Join(names, ","))
-	resp, _, err := p.do(req)
+	resp, err := p.do(req)
 	if err != nil {
 		p.problem("check --api, and that the API is reachable from here", "no answer: %v", err)
 		return
@@ -420,20 +420,31 @@ func corsHeaders(h http.Header, names ...string) string {
 	return strings.Join(parts, "; ")
 }
 
+// An answer is a response with up to 64 KiB of its body, read and closed.
+type answer struct {
+	Status     string
+	StatusCode int
+	Header     http.Header
+	body       []byte
+}
+
+// Cookies parses the answer's Set-Cookie headers.
+func (a answer) Cookies() []*http.Cookie { return (&http.Response{Header: a.Header}).Cookies() }
+
 // do sends req and reads up to 64 KiB of the answer's body.
-func (p *prober) do(req *http.Request) (*http.Response, []byte, error) {
+func (p *prober) do(req *http.Request) (answer, error) {
 	req.Header.Set("User-Agent", "cfcookies-probe")
 	resp, err := p.client.Do(req)
 	if err != nil {
 		// net/http's errors name the method and URL; the URL has no secret.
-		return nil, nil, err
+		return answer{}, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the answer: %w", err)
+		return answer{}, fmt.Errorf("reading the answer: %w", err)
 	}
-	return resp, body, nil
+	return answer{Status: resp.Status, StatusCode: resp.StatusCode, Header: resp.Header, body: body}, nil
 }
 
 // A grant is one element of the API's "grants".
@@ -478,7 +489,7 @@ func (p *prober) issue(ctx context.Context) ([]storedCookie, []grant) {
 		sent = append(sent, h.name+": (not shown)")
 	}
 	p.sent("%s", strings.Join(sent, "; "))
-	resp, respBody, err := p.do(req)
+	resp, err := p.do(req)
 	if err != nil {
 		p.problem("check --api, and that the API is reachable from here", "no answer: %v", err)
 		return nil, nil
@@ -501,25 +512,25 @@ func (p *prober) issue(ctx context.Context) ([]storedCookie, []grant) {
 		}
 	}
 	if resp.StatusCode != http.StatusOK {
-		p.problem(apiFix(resp.StatusCode), "the API answered %s%s", resp.Status, problemDetails(h, respBody))
+		p.problem(apiFix(resp.StatusCode), "the API answered %s%s", resp.Status, problemDetails(h, resp.body))
 		return nil, nil
 	}
 	if !strings.Contains(strings.ToLower(h.Get("Cache-Control")), "no-store") {
 		p.note("no Cache-Control: no-store: a cache between the page and the API could hand one caller's cookies to another")
 	}
-	var answer struct {
+	var issued struct {
 		ExpiresAt    string  `json:"expiresAt"`
 		RefreshAfter string  `json:"refreshAfter"`
 		Grants       []grant `json:"grants"`
 	}
-	if err := json.Unmarshal(respBody, &answer); err != nil {
+	if err := json.Unmarshal(resp.body, &issued); err != nil {
 		p.note("the answer is not the JSON the page expects (%v)", err)
 	}
-	for _, g := range answer.Grants {
+	for _, g := range issued.Grants {
 		p.line("grant", "%s %s (cookie Path %s)", safeText(g.Scope, 100), safeText(g.Resource, 300), safeText(g.CookiePath, 100))
 	}
-	if answer.ExpiresAt != "" {
-		p.line("expires", "%s; refresh after %s", safeText(answer.ExpiresAt, 40), safeText(answer.RefreshAfter, 40))
+	if issued.ExpiresAt != "" {
+		p.line("expires", "%s; refresh after %s", safeText(issued.ExpiresAt, 40), safeText(issued.RefreshAfter, 40))
 	}
 
 	var jar []storedCookie
@@ -546,7 +557,7 @@ func (p *prober) issue(ctx context.Context) ([]storedCookie, []grant) {
 		p.problem("see the lines above, and run `server check` with the same environment as the service",
 			"the browser keeps no %s: CloudFront will answer 403 MissingKey", strings.Join(missing, ", "))
 	}
-	return jar, answer.Grants
+	return jar, issued.Grants
 }
 
 // apiFix is the fix for a failed POST with status code.
@@ -796,7 +807,7 @@ func (p *prober) fetchMedia(ctx context.Context, u *url.URL, jar []storedCookie,
 	crossOrigin := p.crossOrigin(u)
 	var names []string
 	for _, c := range send {
-		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value}) // #nosec G124 -- a Cookie header carries names and values only
 		names = append(names, c.Name)
 	}
 	var sent []string
@@ -810,7 +821,7 @@ func (p *prober) fetchMedia(ctx context.Context, u *url.URL, jar []storedCookie,
 		sent = append(sent, "no cookie")
 	}
 	p.sent("%s", strings.Join(sent, "; "))
-	resp, body, err := p.do(req)
+	resp, err := p.do(req)
 	if err != nil {
 		p.problem("check --media, and that CloudFront is reachable from here", "no answer: %v", err)
 		return
@@ -822,7 +833,7 @@ func (p *prober) fetchMedia(ctx context.Context, u *url.URL, jar []storedCookie,
 	}
 	switch {
 	case resp.StatusCode == http.StatusForbidden:
-		p.denied(u, send, h, body, crossOrigin)
+		p.denied(u, send, h, resp.body, crossOrigin)
 		return
 	case resp.StatusCode >= 300 && resp.StatusCode <= 399:
 		p.problem("probe the URL the page ends up at with --media, or fix the redirect (an http to https redirect: link to https)",
@@ -833,7 +844,7 @@ func (p *prober) fetchMedia(ctx context.Context, u *url.URL, jar []storedCookie,
 			"CloudFront accepted the cookies, but the origin has no such object (%s)", resp.Status)
 		return
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		p.problem("see the distribution's and the origin's logs", "the media answered %s%s", resp.Status, xmlError(body))
+		p.problem("see the distribution's and the origin's logs", "the media answered %s%s", resp.Status, xmlError(resp.body))
 		return
 	}
 	p.ok("CloudFront accepted the cookies")
@@ -951,12 +962,12 @@ func (p *prober) fetchUnsigned(ctx context.Context, u *url.URL) {
 		sent = "Origin: " + p.app.String() + "; no cookie"
 	}
 	p.sent("%s", sent)
-	resp, body, err := p.do(req)
+	resp, err := p.do(req)
 	if err != nil {
 		p.problem("check --media, and that CloudFront is reachable from here", "no answer: %v", err)
 		return
 	}
-	p.got("%s%s; %s", resp.Status, xmlError(body), corsHeaders(resp.Header, "X-Cache"))
+	p.got("%s%s; %s", resp.Status, xmlError(resp.body), corsHeaders(resp.Header, "X-Cache"))
 	switch {
 	case resp.StatusCode == http.StatusForbidden:
 		p.ok("CloudFront refuses the media without cookies: the behaviour restricts viewer access")

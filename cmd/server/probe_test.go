@@ -145,7 +145,7 @@ func newProbeRig(t *testing.T, is *testIssuer, o probeRigOptions) *probeRig {
 	if !o.corsOff && !o.sameOrigin {
 		cors = []string{probeApp}
 	}
-	var cdn http.Handler = edge.NewCDN(edge.CDNOptions{Verifier: v, CORSAllowedOrigins: cors})
+	cdn := edge.NewCDN(edge.CDNOptions{Verifier: v, CORSAllowedOrigins: cors})
 	if o.wrap != nil {
 		cdn = o.wrap(cdn)
 	}
