@@ -109,10 +109,8 @@ func probeWith(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if *scope != "" && !printableASCII(*scope) {
 		return usage("--scope must be printable ASCII")
 	}
-	if f, ok := stdin.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			fmt.Fprintln(stderr, "probe: reading the bearer token from stdin (it echoes on a terminal: prefer a pipe); an empty line sends none")
-		}
+	if isTerminal(stdin) {
+		fmt.Fprintln(stderr, "probe: reading the bearer token from stdin (it echoes on a terminal: prefer a pipe); an empty line sends none")
 	}
 	token, err := readToken(stdin)
 	if err != nil {
@@ -172,6 +170,21 @@ func parseMedia(s string) (*url.URL, error) {
 		return nil, errors.New("must be an http or https URL, or a path such as hls/index.m3u8")
 	}
 	return u, nil
+}
+
+// isTerminal reports whether r is a character device other than
+// /dev/null: most likely a terminal, where the probe would wait silently.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	null, err := os.Stat(os.DevNull)
+	return err != nil || !os.SameFile(st, null)
 }
 
 // readToken reads the bearer token: the first line of r, without a
@@ -794,7 +807,7 @@ func (p *prober) fetchMedia(ctx context.Context, u *url.URL, jar []storedCookie,
 			missing = append(missing, name)
 		}
 	}
-	if len(missing) > 0 && len(missing) < 3 || len(missing) == 3 && len(jar) > 0 {
+	if len(missing) > 0 {
 		p.problem("make the cookies' Domain cover CloudFront's host (COOKIE_DOMAIN), their Path cover the media (COOKIE_PATH, the scopes' paths), serve CloudFront over https, and keep the app and CloudFront one site or use SameSite=None: `server check` explains each",
 			"the browser would not send %s to %s: CloudFront answers 403 MissingKey", strings.Join(missing, ", "), u.Host)
 	}

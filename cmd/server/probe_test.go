@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -622,5 +623,27 @@ func TestReadToken(t *testing.T) {
 	}
 	if _, err := readToken(strings.NewReader(strings.Repeat("a", 70<<10))); err == nil {
 		t.Error("a 70 KiB token was accepted")
+	}
+}
+
+// A terminal gets a word on stderr before the probe waits for the token;
+// /dev/null, a file or a pipe does not.
+func TestProbeIsTerminal(t *testing.T) {
+	t.Parallel()
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	for name, in := range map[string]io.Reader{"/dev/null": null, "pipe": r, "string": strings.NewReader("x")} {
+		if isTerminal(in) {
+			t.Errorf("%s taken for a terminal", name)
+		}
 	}
 }
