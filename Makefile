@@ -34,17 +34,17 @@ MODULES        := $(sort $(filter-out .,$(GO_MODULE_DIRS))) .
 # the first module where it fails.
 in_modules = @set -e; for m in $(MODULES); do echo "== $$m: $(1)"; (cd $$m && $(1)); done
 
-.PHONY: help check test race image vet lint fmt golangci-lint tools download tffmt soak fuzz fips run openssl loadtest localkms
+.PHONY: help check test race image vet lint fmt golangci-lint tools download tffmt soak fuzz fips run openssl loadtest localkms js
 
 ## help: list the targets
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
-## check: everything CI runs: vet, lint, the race-enabled tests, the soak run, a short fuzz of every Fuzz target, the FIPS 140-3 tests
-check: vet lint race soak fuzz fips
+## check: everything CI runs: vet, lint, the race-enabled tests, the soak run, a short fuzz of every Fuzz target, the FIPS 140-3 tests, the JavaScript tests
+check: vet lint race soak fuzz fips js
 
-## test: the fast path while changing code: the tests of every module without the race detector, the image build, soak and fuzz
-test:
+## test: the fast path while changing code: the JavaScript tests, the tests of every module without the race detector, the image build, soak and fuzz
+test: js
 	$(call in_modules,$(GO) test -count=1 ./...)
 
 ## race: the tests of every module with the race detector and the container image build and run (tag image), as CI runs them
@@ -123,6 +123,16 @@ fuzz:
 fips:
 	cd signer && GODEBUG=fips140=only $(GO) test -count=1 ./...
 	$(GO) test -count=1 -run 'FIPS140Only' ./cmd/server/ ./internal/config/
+
+## js: the tests of web/cfcookies.js (Node 20 or later, node:test, no dependencies); without such a node they skip, in CI they fail
+js:
+	@if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)'; then \
+		why="node 20 or later is not installed (found: $$(node --version 2>/dev/null || echo none))"; \
+		if [ "$${CI:-}" = true ]; then echo "js: $$why" >&2; exit 1; fi; \
+		echo "js: SKIPPED: $$why"; \
+	else \
+		cd web && node --test; \
+	fi
 
 ## run: the service locally in dev mode, nothing to configure
 run:
