@@ -6,6 +6,7 @@ window.probe = (() => {
   let media = null; // the MediaCookies helper under test
   let counts = {};
   let loads = 0;
+  let player = null; // the <video> of video(), its hls.js and what they did
   // fresh gives each load its own query, so the browser asks the CDN
   // instead of reusing an image or a response it already has. The grants'
   // trailing * covers the query, as CloudFront's does.
@@ -86,6 +87,50 @@ window.probe = (() => {
       } catch (err) {
         return { status: 0, bytes: 0, error: err.name };
       }
+    },
+
+    // video plays the HLS stream at url with the vendored hls.js in a new
+    // muted <video>, replacing the previous one: the helper's hlsConfig
+    // (cookies sent cross-origin) over config, and attachHls (a denial
+    // refreshes once). It resolves once loading started; videoState says
+    // what happened since.
+    async video(url, config) {
+      const { default: Hls } = await import("/vendor/hls.js/hls.light.mjs");
+      player?.hls.destroy();
+      player?.element.remove();
+      const element = document.createElement("video");
+      element.muted = true;
+      document.body.append(element);
+      const hls = new Hls(media.hlsConfig(config));
+      const state = { errors: [], fragments: 0, deniedAt: -1, playError: "" };
+      player = { element, hls, state };
+      media.attachHls(hls);
+      hls.on(Hls.Events.ERROR, (_event, data) => {
+        const code = data.response?.code ?? -1;
+        state.errors.push({ details: data.details, fatal: data.fatal, code });
+        if (data.details === "fragLoadError" && state.deniedAt < 0) state.deniedAt = element.currentTime;
+      });
+      hls.on(Hls.Events.FRAG_LOADED, () => state.fragments++);
+      hls.on(Hls.Events.MANIFEST_PARSED, () => element.play().catch((err) => (state.playError = err.name)));
+      hls.loadSource(url);
+      hls.attachMedia(element);
+      return true;
+    },
+
+    // videoState is what the <video> of video() and its hls.js did: the
+    // playback position, hls.js's errors (details, fatal, response code),
+    // how many segments it loaded, the position when a segment first
+    // failed to load, and why play() was refused, if it was.
+    videoState() {
+      if (!player) return null;
+      const { element, state } = player;
+      return {
+        currentTime: element.currentTime,
+        paused: element.paused,
+        ended: element.ended,
+        mediaError: element.error?.code ?? 0,
+        ...state,
+      };
     },
 
     // issue POSTs to the endpoint with credentials without the helper, as a
