@@ -136,12 +136,12 @@ func TestBrowserVideo(t *testing.T) {
 					p, tp, _ := startVideoPage(t, tc, nil, true)
 					before := posts(tp)
 					probeCall[bool](p, "video", tp.media("/media/dev/hls/index.m3u8"), map[string]any{})
-					s := p.waitVideo("a fatal error and mediaerror", 30*time.Second, func(s videoState) bool {
+					p.waitVideo("a fatal error and mediaerror", 30*time.Second, func(s videoState) bool {
 						return s.fatal() && p.counts().MediaError > 0
 					})
 					// Whatever hls.js or the helper might still do shows by now.
 					time.Sleep(time.Second)
-					s = probeCall[videoState](p, "videoState")
+					s := probeCall[videoState](p, "videoState")
 					if s.CurrentTime != 0 || s.Fragments != 0 {
 						t.Errorf("another user's stream played: %+v", s)
 					}
@@ -175,7 +175,9 @@ func TestBrowserVideo(t *testing.T) {
 				t.Run(tc.name+"/cookies expire mid-stream", func(t *testing.T) {
 					p, tp, first := exp[i].p, exp[i].tp, exp[i].first
 					p.t = t
-					p.waitVideo("play to 2 s", 45*time.Second, func(s videoState) bool { return s.CurrentTime >= 2 || s.fatal() })
+					// By now the stream is well past its cookies' expiry: a fatal
+					// error the helper resumed from is no failure.
+					p.waitVideo("play to 2 s", 45*time.Second, func(s videoState) bool { return s.CurrentTime >= 2 })
 					wait := time.Until(first.Answer.ExpiresAt) + 20*time.Second
 					denied := p.waitVideo("a segment denied after expiry", wait, func(s videoState) bool { return s.DeniedAt >= 0 || s.Ended })
 					if denied.DeniedAt < 0 {
@@ -197,9 +199,16 @@ func TestBrowserVideo(t *testing.T) {
 						t.Errorf("%d POSTs, want 2: issuance and one refresh", n)
 					}
 					reqs := streamRequests(tp, "alice")
+					// The denied segment itself is served after the refresh:
+					// playing on could also be a player skipping the gap.
 					firstDenied := slices.IndexFunc(reqs, func(r string) bool { return strings.Contains(r, ".ts 403") })
-					if firstDenied < 0 || !slices.ContainsFunc(reqs[firstDenied:], func(r string) bool { return strings.Contains(r, ".ts 200") }) {
-						t.Errorf("requests for the stream: %v; want a segment denied, then segments served again", reqs)
+					served := false
+					if firstDenied >= 0 {
+						again := strings.TrimSuffix(reqs[firstDenied], " 403") + " 200"
+						served = slices.Contains(reqs[firstDenied:], again)
+					}
+					if !served {
+						t.Errorf("requests for the stream: %v; want a segment denied, then that segment served", reqs)
 					}
 					t.Logf("denied at %.1f s, played on to %.1f s; hls.js errors %+v; %d stream requests",
 						denied.DeniedAt, s.CurrentTime, s.Errors, len(reqs))
