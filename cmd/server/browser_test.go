@@ -7,7 +7,9 @@ package main
 // They skip without Chromium, and fail instead when CI=true.
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"maps"
 	"net"
@@ -24,6 +26,7 @@ import (
 	"github.com/cfcookies/cfcookies/internal/config"
 	"github.com/cfcookies/cfcookies/internal/edge"
 	"github.com/cfcookies/cfcookies/internal/handlers"
+	"github.com/cfcookies/cfcookies/internal/testlog"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -38,7 +41,8 @@ func TestMain(m *testing.M) {
 // TestBrowserDevDemo is `server --dev` as a developer meets it: the demo page
 // on LISTEN_ADDR gets cookies for the chosen user, and the emulated
 // CloudFront on DEV_CDN_ADDR, another port of localhost, receives them
-// (cookies ignore ports) and serves that user's image only, until logout.
+// (cookies ignore ports) and serves that user's image and video only, until
+// logout.
 // Opened on 127.0.0.1 instead, the host-only cookies never reach localhost,
 // and the page says so. In Chromium and in Firefox.
 func TestBrowserDevDemo(t *testing.T) {
@@ -47,9 +51,11 @@ func TestBrowserDevDemo(t *testing.T) {
 		t.Run(b, func(t *testing.T) {
 			t.Parallel()
 			p := newPageIn(t, b)
-			cdnPort := freePort(t)
+			// Fixed ports: the dev CDN allows the demo page's origins
+			// (CORS, for hls.js) only when LISTEN_ADDR names its port.
+			cdnPort, pagePort := freePort(t), freePort(t)
 			_, keyPEM := testSigner(t)
-			base, _, _ := startDev(t, map[string]string{
+			base := startDevAt(t, "127.0.0.1:"+pagePort, map[string]string{
 				"DEV_CDN_ADDR":      "127.0.0.1:" + cdnPort,
 				"CLOUDFRONT_DOMAIN": "http://localhost:" + cdnPort,
 				// A fixture key instead of the ephemeral one: generating RSA-2048
@@ -65,6 +71,10 @@ func TestBrowserDevDemo(t *testing.T) {
 			p.waitText("mine-result", "loaded (320×180)")
 			p.waitText("other-result", "failed")
 			p.waitText("grants", "default: http://localhost:"+cdnPort+"/media/alice/* (cookie Path /)")
+			// The caller's HLS stream plays with hls.js; another user's is
+			// refused.
+			p.waitText("mine-video-result", "playing (")
+			p.waitText("other-video-result", "refused: ")
 
 			p.click("logout")
 			p.waitText("status", "Logged out")
@@ -553,6 +563,41 @@ func sampleSize(t *testing.T, name string) int {
 		t.Fatal(err)
 	}
 	return int(fi.Size())
+}
+
+// startDevAt runs the server with --dev as startDev does, but with the demo
+// page on listenAddr, as a developer runs it: the dev CDN's CORS rules then
+// allow the page's origins, which hls.js needs. It returns the page's base
+// URL once /healthz answers.
+func startDevAt(t *testing.T, listenAddr string, env map[string]string) string {
+	t.Helper()
+	env["LISTEN_ADDR"] = listenAddr
+	env["METRICS_ADDR"] = ""
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	logs := &testlog.Buffer{}
+	go func() { done <- run(ctx, []string{"server", "--dev"}, envOf(env), logs, io.Discard) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(shutdownTimeout + 5*time.Second):
+			t.Error("run did not return after cancel")
+		}
+	})
+	base := "http://" + listenAddr
+	for deadline := time.Now().Add(actionTimeout); ; time.Sleep(10 * time.Millisecond) {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz never answered: %v; logs:\n%s", err, logs)
+		}
+	}
 }
 
 // freePort is a loopback port free at the time of the call.
