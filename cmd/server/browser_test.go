@@ -580,7 +580,10 @@ func startDevAt(t *testing.T, listenAddr string, env map[string]string) string {
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server --dev: %v", err)
+			}
 		case <-time.After(shutdownTimeout + 5*time.Second):
 			t.Error("run did not return after cancel")
 		}
