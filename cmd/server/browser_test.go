@@ -7,9 +7,7 @@ package main
 // They skip without Chromium, and fail instead when CI=true.
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"io/fs"
 	"maps"
 	"net"
@@ -26,7 +24,6 @@ import (
 	"github.com/cfcookies/cfcookies/internal/config"
 	"github.com/cfcookies/cfcookies/internal/edge"
 	"github.com/cfcookies/cfcookies/internal/handlers"
-	"github.com/cfcookies/cfcookies/internal/testlog"
 	"github.com/cfcookies/cfcookies/signer"
 )
 
@@ -51,19 +48,24 @@ func TestBrowserDevDemo(t *testing.T) {
 		t.Run(b, func(t *testing.T) {
 			t.Parallel()
 			p := newPageIn(t, b)
-			// Fixed ports: the dev CDN allows the demo page's origins
-			// (CORS, for hls.js) only when LISTEN_ADDR names its port.
-			cdnPort, pagePort := freePort(t), freePort(t)
+			// Ports left to the kernel, as any a developer picks: the dev
+			// CDN's CORS rules allow the demo page's origins (for hls.js),
+			// and the cookies name the CDN's bound port.
 			_, keyPEM := testSigner(t)
-			base := startDevAt(t, "127.0.0.1:"+pagePort, map[string]string{
-				"DEV_CDN_ADDR":      "127.0.0.1:" + cdnPort,
-				"CLOUDFRONT_DOMAIN": "http://localhost:" + cdnPort,
+			base, logs, stop := startDev(t, map[string]string{
+				"METRICS_ADDR": "",
 				// A fixture key instead of the ephemeral one: generating RSA-2048
 				// takes up to seconds on a busy machine.
 				"CLOUDFRONT_PRIVATE_KEY": strings.ReplaceAll(keyPEM, "\n", `\n`),
 				"CLOUDFRONT_KEY_PAIR_ID": testKeyPairID,
 			})
+			t.Cleanup(func() {
+				if err := stop(); err != nil {
+					t.Errorf("server --dev: %v", err)
+				}
+			})
 			_, apiPort, _ := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
+			_, cdnPort, _ := net.SplitHostPort(listenAddr(t, logs, "cdn"))
 
 			p.navigate("http://localhost:" + apiPort + "/")
 			p.setValue("user", "alice")
@@ -563,54 +565,4 @@ func sampleSize(t *testing.T, name string) int {
 		t.Fatal(err)
 	}
 	return int(fi.Size())
-}
-
-// startDevAt runs the server with --dev as startDev does, but with the demo
-// page on listenAddr, as a developer runs it: the dev CDN's CORS rules then
-// allow the page's origins, which hls.js needs. It returns the page's base
-// URL once /healthz answers.
-func startDevAt(t *testing.T, listenAddr string, env map[string]string) string {
-	t.Helper()
-	env["LISTEN_ADDR"] = listenAddr
-	env["METRICS_ADDR"] = ""
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	logs := &testlog.Buffer{}
-	go func() { done <- run(ctx, []string{"server", "--dev"}, envOf(env), logs, io.Discard) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server --dev: %v", err)
-			}
-		case <-time.After(shutdownTimeout + 5*time.Second):
-			t.Error("run did not return after cancel")
-		}
-	})
-	base := "http://" + listenAddr
-	for deadline := time.Now().Add(actionTimeout); ; time.Sleep(10 * time.Millisecond) {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/healthz never answered: %v; logs:\n%s", err, logs)
-		}
-	}
-}
-
-// freePort is a loopback port free at the time of the call.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -54,21 +55,21 @@ func TestRunServesDemoOnlyWithDev(t *testing.T) {
 }
 
 // TestDevOrigins: the emulated CloudFront answers CORS for the demo page
-// wherever LISTEN_ADDR puts it, under both names of loopback.
+// wherever LISTEN_ADDR binds it, under both names of loopback.
 func TestDevOrigins(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		addr string
+		addr net.Addr
 		want []string
 	}{
-		{"127.0.0.1:8080", []string{"http://localhost:8080", "http://127.0.0.1:8080"}},
-		{":3000", []string{"http://localhost:3000", "http://127.0.0.1:3000"}},
-		{"127.0.0.1:0", nil},
-		{"nonsense", nil},
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, []string{"http://localhost:8080", "http://127.0.0.1:8080"}},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 3000}, []string{"http://localhost:3000", "http://127.0.0.1:3000"}},
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}, nil},
+		{&net.UnixAddr{Name: "/tmp/s", Net: "unix"}, nil},
 	}
 	for _, tt := range tests {
 		if got := devOrigins(tt.addr); !slices.Equal(got, tt.want) {
-			t.Errorf("devOrigins(%q) = %q, want %q", tt.addr, got, tt.want)
+			t.Errorf("devOrigins(%v) = %q, want %q", tt.addr, got, tt.want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -190,7 +191,7 @@ func TestDevCDNFollowsRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cdn, err := devCDN(&config.Config{}, store, zerolog.Nop())
+	cdn, err := devCDN(&config.Config{}, store, zerolog.Nop(), &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080})
 	if err != nil {
 		t.Fatal(err)
 	}

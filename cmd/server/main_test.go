@@ -108,6 +108,13 @@ func startServer(t *testing.T, args []string, env map[string]string) (base strin
 func TestRunDevIssuesCookies(t *testing.T) {
 	t.Parallel()
 	base, logs, stop := startDev(t, nil)
+	// Both ports are the kernel's (":0"): the cookies name the emulated
+	// CloudFront at the port it is bound to, and it answers CORS for the
+	// demo page at the API's.
+	cdnAddr := listenAddr(t, logs, "cdn")
+	_, cdnPort, _ := net.SplitHostPort(cdnAddr)
+	_, apiPort, _ := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
+	page := "http://localhost:" + apiPort
 
 	req, _ := http.NewRequest("POST", base+"/auth/media-cookies", nil)
 	req.Header.Set("X-Dev-User", "alice")
@@ -120,7 +127,7 @@ func TestRunDevIssuesCookies(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("status %d %v: %s", resp.StatusCode, resp.Header, body)
 	}
-	if !strings.Contains(string(body), `"resource":"http://localhost:8081/media/alice/*"`) {
+	if !strings.Contains(string(body), `"resource":"http://localhost:`+cdnPort+`/media/alice/*"`) {
 		t.Errorf("body %s", body)
 	}
 	var values []string
@@ -136,8 +143,9 @@ func TestRunDevIssuesCookies(t *testing.T) {
 		t.Fatalf("%d cookies with values", len(values))
 	}
 
-	// The emulated CloudFront accepts these cookies for alice's media only.
-	cdn := "http://" + listenAddr(t, logs, "cdn")
+	// The emulated CloudFront accepts these cookies for alice's media only,
+	// and allows the demo page's origin on what it serves.
+	cdn := "http://" + cdnAddr
 	for _, tc := range []struct {
 		path    string
 		cookies bool
@@ -148,7 +156,8 @@ func TestRunDevIssuesCookies(t *testing.T) {
 		{"/media/dev/image.svg", true, 403},
 	} {
 		req, _ := http.NewRequest("GET", cdn+tc.path, nil)
-		req.Host = "localhost:8081" // the CLOUDFRONT_DOMAIN the browser would use
+		req.Host = "localhost:" + cdnPort // the CLOUDFRONT_DOMAIN the browser would use
+		req.Header.Set("Origin", page)
 		if tc.cookies {
 			for _, c := range resp.Cookies() {
 				if c.Value != "" {
@@ -163,6 +172,13 @@ func TestRunDevIssuesCookies(t *testing.T) {
 		r.Body.Close()
 		if r.StatusCode != tc.want {
 			t.Errorf("CDN %s (cookies %v): %d, want %d", tc.path, tc.cookies, r.StatusCode, tc.want)
+		}
+		wantACAO := ""
+		if tc.want == 200 {
+			wantACAO = page
+		}
+		if got := r.Header.Get("Access-Control-Allow-Origin"); got != wantACAO {
+			t.Errorf("CDN %s (cookies %v): Access-Control-Allow-Origin %q, want %q", tc.path, tc.cookies, got, wantACAO)
 		}
 	}
 

@@ -8,6 +8,7 @@ import (
 	stdlog "log"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -37,6 +38,31 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 	logger := newLogger(cfg, stdout)
 	if dev {
 		logger.Warn().Msg("DEVELOPMENT MODE: identity is taken from the X-Dev-User header and the key may be ephemeral; never expose this to a network")
+	}
+
+	// Bind every listener first: a busy port fails at once, and in dev the
+	// emulated CloudFront's address and the demo page's origins are known
+	// when LISTEN_ADDR or DEV_CDN_ADDR asks for any free port (":0").
+	servers := []*namedServer{{name: "api", addr: cfg.ListenAddr}}
+	if cfg.MetricsAddr != "" {
+		servers = append(servers, &namedServer{name: "metrics", addr: cfg.MetricsAddr})
+	}
+	var cdnServer *namedServer
+	if cfg.Dev {
+		cdnServer = &namedServer{name: "cdn", addr: cfg.DevCDNAddr}
+		servers = append(servers, cdnServer)
+	}
+	if err := listenAll(ctx, servers); err != nil {
+		return err
+	}
+	served := false
+	defer func() {
+		if !served {
+			closeAll(servers)
+		}
+	}()
+	if cfg.CloudFront.FollowsDevCDN {
+		cfg.CloudFront.Host = devCDNHost(cdnServer.ln.Addr())
 	}
 	logger.Info().Str("version", version).Object("config", cfg).Msg("configuration")
 
@@ -93,27 +119,26 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 		api = web.Handler(api)
 	}
 
-	servers := []*namedServer{{name: "api", addr: cfg.ListenAddr, handler: api}}
+	servers[0].handler = api
 	if cfg.Dev {
 		// Cookies ignore ports but not host names: a page opened on
 		// 127.0.0.1 gets cookies the CDN on localhost never sees.
-		servers[0].onListen = func(a net.Addr) {
-			if tcp, ok := a.(*net.TCPAddr); ok {
-				logger.Warn().Str("url", fmt.Sprintf("http://localhost:%d/", tcp.Port)).
-					Msg("demo page: open it on localhost, not 127.0.0.1, so its cookies reach the emulated CloudFront on localhost")
-			}
+		if tcp, ok := servers[0].ln.Addr().(*net.TCPAddr); ok {
+			logger.Warn().Str("url", fmt.Sprintf("http://localhost:%d/", tcp.Port)).
+				Msg("demo page: open it on localhost, not 127.0.0.1, so its cookies reach the emulated CloudFront on localhost")
 		}
 	}
 	if cfg.MetricsAddr != "" {
-		servers = append(servers, &namedServer{name: "metrics", addr: cfg.MetricsAddr, handler: metrics.Handler()})
+		servers[1].handler = metrics.Handler()
 	}
 	if cfg.Dev {
-		cdn, err := devCDN(cfg, store, logger)
+		cdn, err := devCDN(cfg, store, logger, servers[0].ln.Addr())
 		if err != nil {
 			return err
 		}
-		servers = append(servers, &namedServer{name: "cdn", addr: cfg.DevCDNAddr, handler: cdn})
+		cdnServer.handler = cdn
 	}
+	served = true
 	return serveAll(ctx, logger, servers)
 }
 
@@ -121,21 +146,33 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 // as CloudFront would and serves sample media under /media/dev/ and
 // /media/alice/. Like a key group during a rotation, it trusts every key
 // the store has loaded since startup.
-func devCDN(cfg *config.Config, store *keys.Store, logger zerolog.Logger) (http.Handler, error) {
+func devCDN(cfg *config.Config, store *keys.Store, logger zerolog.Logger, page net.Addr) (http.Handler, error) {
 	return edge.NewRotatingCDN(store.Signer, edge.CDNOptions{
-		CORSAllowedOrigins: append(devOrigins(cfg.ListenAddr), cfg.CORSAllowedOrigins...),
+		CORSAllowedOrigins: append(devOrigins(page), cfg.CORSAllowedOrigins...),
 		Logger:             logger.With().Str("server", "cdn").Logger(),
 	})
 }
 
-// devOrigins are the origins of the demo page served on listenAddr, for the
-// emulated CloudFront's CORS rules; none when the port is left to the kernel.
-func devOrigins(listenAddr string) []string {
-	_, port, err := net.SplitHostPort(listenAddr)
-	if err != nil || port == "0" || port == "" {
+// devOrigins are the origins of the demo page served on the bound address
+// page, under both names of loopback, for the emulated CloudFront's CORS
+// rules.
+func devOrigins(page net.Addr) []string {
+	tcp, ok := page.(*net.TCPAddr)
+	if !ok || tcp.Port == 0 {
 		return nil
 	}
+	port := strconv.Itoa(tcp.Port)
 	return []string{"http://localhost:" + port, "http://127.0.0.1:" + port}
+}
+
+// devCDNHost is CLOUDFRONT_DOMAIN's host in dev when it is not set: the
+// emulated CloudFront on localhost, at the port it is bound to.
+func devCDNHost(cdn net.Addr) string {
+	port := "0"
+	if tcp, ok := cdn.(*net.TCPAddr); ok {
+		port = strconv.Itoa(tcp.Port)
+	}
+	return net.JoinHostPort("localhost", port)
 }
 
 // scopes turns configured scopes, whose entitlement is data (rules), into
@@ -165,16 +202,13 @@ type namedServer struct {
 	name    string
 	addr    string
 	handler http.Handler
-	// onListen, if set, runs once the listener is bound, with its address.
-	onListen func(net.Addr)
-	ln       net.Listener
-	srv      *http.Server
+	ln      net.Listener
+	srv     *http.Server
 }
 
-// serveAll binds every listener first (a busy port fails at once), serves
-// them, and on ctx cancellation shuts them down gracefully: in-flight
-// requests finish within shutdownTimeout.
-func serveAll(ctx context.Context, logger zerolog.Logger, servers []*namedServer) error {
+// listenAll binds every server's listener, or none: on an error it closes
+// those already bound.
+func listenAll(ctx context.Context, servers []*namedServer) error {
 	for _, s := range servers {
 		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.addr)
 		if err != nil {
@@ -182,6 +216,14 @@ func serveAll(ctx context.Context, logger zerolog.Logger, servers []*namedServer
 			return fmt.Errorf("listen %s on %s: %w", s.name, s.addr, err)
 		}
 		s.ln = ln
+	}
+	return nil
+}
+
+// serveAll serves the bound servers and, on ctx cancellation, shuts them
+// down gracefully: in-flight requests finish within shutdownTimeout.
+func serveAll(ctx context.Context, logger zerolog.Logger, servers []*namedServer) error {
+	for _, s := range servers {
 		s.srv = &http.Server{
 			Handler:           s.handler,
 			ReadHeaderTimeout: 5 * time.Second,
@@ -198,9 +240,6 @@ func serveAll(ctx context.Context, logger zerolog.Logger, servers []*namedServer
 	errc := make(chan error, len(servers))
 	for _, s := range servers {
 		logger.Info().Str("server", s.name).Stringer("addr", s.ln.Addr()).Msg("listening")
-		if s.onListen != nil {
-			s.onListen(s.ln.Addr())
-		}
 		go func() {
 			if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("%s server: %w", s.name, err)

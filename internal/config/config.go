@@ -88,6 +88,10 @@ type CloudFront struct {
 	Host          string               // lower-case host, with ":port" only with dev, e.g. "media.example.com"
 	KeyPairID     string               // CLOUDFRONT_KEY_PAIR_ID; may be "" with a Secrets Manager key, whose JSON form names its own
 	HashAlgorithm signer.HashAlgorithm // CLOUDFRONT_HASH_ALGORITHM: signer.SHA256 (the default) or signer.SHA1
+	// FollowsDevCDN is set with dev when CLOUDFRONT_DOMAIN is not: Host is
+	// the emulated CloudFront's, and the server sets its port to the one
+	// DEV_CDN_ADDR is bound to (which ":0" leaves to the kernel).
+	FollowsDevCDN bool
 }
 
 // BaseURL is the distribution's origin, e.g. "https://media.example.com".
@@ -405,6 +409,7 @@ func (l *loader) cloudFront(c *Config) {
 		}
 	case l.dev:
 		c.CloudFront.Scheme, c.CloudFront.Host, _ = parseCloudFrontDomain(devCloudFrontDomain(c.DevCDNAddr), true)
+		c.CloudFront.FollowsDevCDN = true
 	default:
 		l.fail("CLOUDFRONT_DOMAIN", "", "required: the distribution's custom domain, e.g. media.example.com")
 	}

@@ -63,18 +63,22 @@ func env(dev bool, overrides map[string]string) map[string]string {
 const testPEM = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcy1kby1ub3QtbG9n\n-----END PRIVATE KEY-----"
 
 // With --dev, CLOUDFRONT_DOMAIN follows the port of DEV_CDN_ADDR, so that
-// moving the emulated CloudFront keeps the dev cookies valid for it.
+// moving the emulated CloudFront keeps the dev cookies valid for it; with
+// ":0" the server sets the port it binds (FollowsDevCDN), unless
+// CLOUDFRONT_DOMAIN is set.
 func TestLoadDevCloudFrontFollowsDevCDNAddr(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		env      map[string]string
-		wantHost string
+		env         map[string]string
+		wantHost    string
+		wantFollows bool
 	}{
-		{nil, "localhost:8081"},
-		{map[string]string{"DEV_CDN_ADDR": "127.0.0.1:9181"}, "localhost:9181"},
-		{map[string]string{"DEV_CDN_ADDR": ":9182"}, "localhost:9182"},
-		{map[string]string{"DEV_CDN_ADDR": "127.0.0.1:0"}, "localhost:8081"}, // a port picked at run time: set CLOUDFRONT_DOMAIN
-		{map[string]string{"DEV_CDN_ADDR": "127.0.0.1:9183", "CLOUDFRONT_DOMAIN": "http://localhost:9999"}, "localhost:9999"},
+		{nil, "localhost:8081", true},
+		{map[string]string{"DEV_CDN_ADDR": "127.0.0.1:9181"}, "localhost:9181", true},
+		{map[string]string{"DEV_CDN_ADDR": ":9182"}, "localhost:9182", true},
+		{map[string]string{"DEV_CDN_ADDR": "127.0.0.1:0"}, "localhost:8081", true},
+		{map[string]string{"DEV_CDN_ADDR": "127.0.0.1:9183", "CLOUDFRONT_DOMAIN": "http://localhost:9999"}, "localhost:9999", false},
+		{map[string]string{"DEV_CDN_ADDR": "127.0.0.1:0", "CLOUDFRONT_DOMAIN": "http://localhost:9999"}, "localhost:9999", false},
 	}
 	for _, tc := range tests {
 		got, err := Load(lookup(tc.env), true)
@@ -83,6 +87,9 @@ func TestLoadDevCloudFrontFollowsDevCDNAddr(t *testing.T) {
 		}
 		if got.CloudFront.Scheme != "http" || got.CloudFront.Host != tc.wantHost {
 			t.Errorf("Load(%v): CloudFront %s://%s, want http://%s", tc.env, got.CloudFront.Scheme, got.CloudFront.Host, tc.wantHost)
+		}
+		if got.CloudFront.FollowsDevCDN != tc.wantFollows {
+			t.Errorf("Load(%v): FollowsDevCDN %v, want %v", tc.env, got.CloudFront.FollowsDevCDN, tc.wantFollows)
 		}
 	}
 }
@@ -98,7 +105,7 @@ func TestLoadDevDefaults(t *testing.T) {
 		ListenAddr:           "127.0.0.1:8080",
 		MetricsAddr:          "127.0.0.1:9090",
 		DevCDNAddr:           "127.0.0.1:8081",
-		CloudFront:           CloudFront{Scheme: "http", Host: "localhost:8081", KeyPairID: "KCFCOOKIESDEV", HashAlgorithm: signer.SHA256},
+		CloudFront:           CloudFront{Scheme: "http", Host: "localhost:8081", KeyPairID: "KCFCOOKIESDEV", HashAlgorithm: signer.SHA256, FollowsDevCDN: true},
 		Cookie:               Cookie{Path: "/", SameSite: http.SameSiteLaxMode, Secure: true, TTL: 10 * time.Minute},
 		MediaPath:            "/media/{sub}/*",
 		Auth:                 Auth{Mode: "dev"},
