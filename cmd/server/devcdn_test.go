@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -34,8 +35,12 @@ func TestDevCDNSaysWhyItDenies(t *testing.T) {
 	base, logs, _ := startDev(t, map[string]string{
 		"CLOUDFRONT_PRIVATE_KEY_FILE": keyFile, "CLOUDFRONT_KEY_PAIR_ID": idRSA, "METRICS_ADDR": "",
 	})
-	cdn := "http://" + listenAddr(t, logs, "cdn")
-	const host = "localhost:8081" // the CLOUDFRONT_DOMAIN of --dev, which the browser uses
+	cdnAddr := listenAddr(t, logs, "cdn")
+	cdn := "http://" + cdnAddr
+	// The CLOUDFRONT_DOMAIN of --dev, which the browser uses: localhost at
+	// the CDN's port.
+	_, cdnPort, _ := net.SplitHostPort(cdnAddr)
+	host := "localhost:" + cdnPort
 
 	// What the API issues dev and alice, as the browser would send it back.
 	issue := func(user string) map[string]string {

@@ -111,7 +111,7 @@ func TestFIPS140OnlyServer(t *testing.T) {
 				noHash = append(noHash, c.Name+"="+c.Value)
 			}
 		}
-		args := []string{"verify", "--url", "http://localhost:8081/media/alice/image.png", "--cookie", "-", "--public-key", k.id + "=" + k.pubFile}
+		args := []string{"verify", "--url", "http://localhost:" + cdn[strings.LastIndexByte(cdn, ':')+1:] + "/media/alice/image.png", "--cookie", "-", "--public-key", k.id + "=" + k.pubFile}
 		if stdout, stderr, code := runBin(strings.Join(header, "; "), args...); code != 0 || !strings.Contains(stdout, "ACCEPTED") {
 			t.Errorf("verify %s under fips140=only: exit %d\n%s%s", k.id, code, stdout, stderr)
 		}
@@ -212,7 +212,10 @@ func checkFIPSCookies(t *testing.T, id string, cookies []*http.Cookie, cdn strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := v.Check(sent, "http://localhost:8081/media/alice/image.png", netip.Addr{}, time.Time{}); !d.Allowed {
+	// The dev CLOUDFRONT_DOMAIN, which the browser would use: localhost at
+	// the emulated CloudFront's port.
+	host := "localhost:" + cdn[strings.LastIndexByte(cdn, ':')+1:]
+	if d := v.Check(sent, "http://"+host+"/media/alice/image.png", netip.Addr{}, time.Time{}); !d.Allowed {
 		t.Errorf("%s: signer.Verifier denies the cookies: %s %s", id, d.Code, d.Reason)
 	}
 	for path, want := range map[string]int{"/media/alice/image.png": http.StatusOK, "/media/bob/image.png": http.StatusForbidden} {
@@ -220,7 +223,7 @@ func checkFIPSCookies(t *testing.T, id string, cookies []*http.Cookie, cdn strin
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.Host = "localhost:8081" // the dev CLOUDFRONT_DOMAIN, which the browser would use
+		req.Host = host
 		for _, c := range sent {
 			req.AddCookie(c)
 		}

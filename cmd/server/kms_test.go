@@ -184,6 +184,9 @@ func TestRunKMSIssuesCookies(t *testing.T) {
 			}
 
 			base, logs, stop := startDev(t, map[string]string{"CLOUDFRONT_KMS_KEY_ID": alias, "CLOUDFRONT_KEY_PAIR_ID": "KKMSTEST"})
+			// The dev CLOUDFRONT_DOMAIN the policy names: localhost at the
+			// emulated CloudFront's port.
+			devHost := "localhost" + strings.TrimPrefix(listenAddr(t, logs, "cdn"), "127.0.0.1")
 			resp := issueAs(t, base, "alice")
 			if resp.status != http.StatusOK {
 				t.Fatalf("issue: %d %s\n%s", resp.status, resp.body, logs)
@@ -223,7 +226,7 @@ func TestRunKMSIssuesCookies(t *testing.T) {
 			defer cdn.Close()
 			for path, want := range map[string]int{"/media/alice/image.svg": 200, "/media/dev/image.svg": 403} {
 				req, _ := http.NewRequest(http.MethodGet, cdn.URL+path, nil)
-				req.Host = "localhost:8081" // the dev CLOUDFRONT_DOMAIN the policy names
+				req.Host = devHost
 				for _, c := range resp.cookies {
 					req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 				}

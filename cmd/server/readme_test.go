@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cfcookies/cfcookies/internal/config"
 )
 
 // repoRoot is the repository's root, seen from this package's directory.
@@ -73,7 +75,10 @@ var docCurl = regexp.MustCompile(`^\$ curl -i -X (\S+)(?: -H '([^']*)')? http://
 // one, in order.
 func TestCurlExamplesAreRealOutput(t *testing.T) {
 	t.Parallel()
-	base, logs, _ := startDev(t, nil)
+	// The CloudFront domain of a developer's `server --dev`, whose emulated
+	// CloudFront is on DEV_CDN_ADDR's default port; the test's is the
+	// kernel's.
+	base, logs, _ := startDev(t, map[string]string{"CLOUDFRONT_DOMAIN": config.DevCloudFrontDomain})
 	addr := strings.TrimPrefix(base, "http://")
 	for _, doc := range []struct {
 		path, heading string
