@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -21,7 +20,6 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/http/httpguts"
-	"golang.org/x/net/publicsuffix"
 
 	"github.com/cfcookies/cfcookies/internal/handlers"
 	// Renamed: the browser tests of package main declare a type topology.
@@ -116,7 +114,7 @@ func probeWith(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return usage("stdin: %v", err)
 	}
-	if token != "" && endpoint.Scheme == "http" && !isLoopbackHost(endpoint.Hostname()) {
+	if token != "" && endpoint.Scheme == "http" && !topo.IsLocalhost(endpoint.Hostname()) {
 		return usage("--api %s is plain http: the token is sent over https only (or to a loopback address)", apiOrigin)
 	}
 	if transport == nil {
@@ -555,7 +553,7 @@ func (p *prober) issue(ctx context.Context) ([]storedCookie, []grant) {
 		}
 		path := c.Path
 		if path == "" {
-			path = defaultCookiePath(p.endpoint.Path)
+			path = topo.DefaultCookiePath(p.endpoint.Path)
 		}
 		p.ok("%s  %s: stored", c.Name, attrs)
 		jar = append(jar, storedCookie{Cookie: c, path: path})
@@ -669,9 +667,9 @@ func (p *prober) rejectReason(c *http.Cookie) *reason {
 		return &reason{"it has already expired (Max-Age=0 or an Expires in the past), so it deletes the cookie", "check the service's clock and COOKIE_TTL"}
 	case domain != "" && !signer.DomainMatch(p.api.Host, domain):
 		return &reason{fmt.Sprintf("the API host %s is neither %s nor under it", p.api.Host, domain), "set COOKIE_DOMAIN to a parent of both the API's host and CloudFront's, or route /auth/* through the distribution"}
-	case c.Secure && !trustworthy(p.api.Scheme, p.api.Host):
+	case c.Secure && !p.api.Trustworthy():
 		return &reason{fmt.Sprintf("it is Secure but came over plain http from %s", p.api), "serve the API over https"}
-	case site(p.app.Scheme, p.app.Host) != site(p.api.Scheme, p.api.Host) && c.SameSite != http.SameSiteNoneMode:
+	case p.app.Site() != p.api.Site() && c.SameSite != http.SameSiteNoneMode:
 		return &reason{fmt.Sprintf("the app %s and the API %s are different sites, and a SameSite=%s cookie from a cross-site fetch answer is refused", p.app, p.api, sameSiteName(c.SameSite)),
 			"serve the API under the app's registrable domain, or route /auth/* through the distribution"}
 	}
@@ -682,6 +680,7 @@ func (p *prober) rejectReason(c *http.Cookie) *reason {
 // cookie c with a request for u, or returns "".
 func (p *prober) sendReason(c storedCookie, u *url.URL) string {
 	host := strings.ToLower(u.Hostname())
+	media := topo.Origin{Scheme: strings.ToLower(u.Scheme), Host: host}
 	domain := strings.TrimPrefix(c.Domain, ".")
 	switch {
 	case domain != "" && !signer.DomainMatch(host, domain):
@@ -690,48 +689,12 @@ func (p *prober) sendReason(c storedCookie, u *url.URL) string {
 		return fmt.Sprintf("the cookie is host-only (no Domain): it goes back to the API host %s only", p.api.Host)
 	case !signer.PathMatch(u.EscapedPath(), c.path):
 		return fmt.Sprintf("its Path %s does not cover %s", c.path, u.EscapedPath())
-	case c.Secure && !trustworthy(u.Scheme, host):
+	case c.Secure && !media.Trustworthy():
 		return "it is Secure and the media URL is plain http"
-	case site(p.app.Scheme, p.app.Host) != site(u.Scheme, host) && c.SameSite != http.SameSiteNoneMode:
+	case p.app.Site() != media.Site() && c.SameSite != http.SameSiteNoneMode:
 		return fmt.Sprintf("the app %s and %s are different sites, and it is SameSite=%s", p.app, host, sameSiteName(c.SameSite))
 	}
 	return ""
-}
-
-// defaultCookiePath is the Path a browser gives a Set-Cookie without one,
-// in the answer to a request for path (RFC 6265 section 5.1.4).
-func defaultCookiePath(path string) string {
-	i := strings.LastIndexByte(path, '/')
-	if i <= 0 {
-		return "/"
-	}
-	return path[:i]
-}
-
-// trustworthy reports whether browsers set and send Secure cookies over
-// scheme to host: https, or localhost and loopback addresses.
-func trustworthy(scheme, host string) bool { return scheme == "https" || isLoopbackHost(host) }
-
-func isLoopbackHost(host string) bool {
-	host = strings.ToLower(strings.Trim(host, "[]"))
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsLoopback()
-}
-
-// site is the schemeful site browsers compare for SameSite: the scheme and
-// the registrable domain (the host itself for an IP address).
-func site(scheme, host string) string {
-	host = strings.ToLower(host)
-	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		return scheme + "://" + host
-	}
-	if d, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
-		return scheme + "://" + d
-	}
-	return scheme + "://" + host
 }
 
 // resolveMedia turns --media into a URL: a path is taken under the

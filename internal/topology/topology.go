@@ -82,9 +82,11 @@ func (o Origin) String() string {
 	return o.Scheme + "://" + host
 }
 
-// isLocalhost reports whether browsers treat host as potentially
-// trustworthy without TLS: localhost, *.localhost and loopback addresses.
-func isLocalhost(host string) bool {
+// IsLocalhost reports whether browsers treat host (a host name or IP
+// address, in brackets or not, any case) as potentially trustworthy without
+// TLS: localhost, *.localhost and loopback addresses.
+func IsLocalhost(host string) bool {
+	host = strings.ToLower(strings.Trim(host, "[]"))
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return true
 	}
@@ -92,8 +94,9 @@ func isLocalhost(host string) bool {
 	return err == nil && a.IsLoopback()
 }
 
-// trustworthy reports whether Secure cookies may be set from and sent to o.
-func (o Origin) trustworthy() bool { return o.Scheme == "https" || isLocalhost(o.Host) }
+// Trustworthy reports whether Secure cookies may be set from and sent to o:
+// https, or localhost and loopback addresses.
+func (o Origin) Trustworthy() bool { return o.Scheme == "https" || IsLocalhost(o.Host) }
 
 // registrable is the registrable domain (eTLD+1) of the host, or the host
 // itself for an IP address, localhost or a public suffix.
@@ -107,9 +110,9 @@ func (o Origin) registrable() string {
 	return o.Host
 }
 
-// site is the schemeful site browsers compare for SameSite: the scheme and
+// Site is the schemeful site browsers compare for SameSite: the scheme and
 // the registrable domain; ports do not count.
-func (o Origin) site() string { return o.Scheme + "://" + o.registrable() }
+func (o Origin) Site() string { return o.Scheme + "://" + o.registrable() }
 
 // Origins are where the browser meets the service: the origin of the SPA's
 // page and the origin its calls to /auth/media-cookies go to. CloudFront's
@@ -350,12 +353,12 @@ func (tc *topologyCheck) store() {
 	if tc.known("COOKIE_PATH") && c.Path == "" {
 		tc.add(AreaStore, Problem, "COOKIE_PATH", "",
 			`set but empty: a Set-Cookie without Path is stored under the default path of %s, which is %s; use "/" or unset it`,
-			handlers.MediaCookiesPath, defaultPath(handlers.MediaCookiesPath))
+			handlers.MediaCookiesPath, DefaultCookiePath(handlers.MediaCookiesPath))
 	}
 
 	if tc.known("COOKIE_SECURE") {
 		switch {
-		case c.Secure && !api.trustworthy():
+		case c.Secure && !api.Trustworthy():
 			tc.add(AreaStore, Problem, "COOKIE_SECURE", "true",
 				"the API origin %s is plain http: the browser rejects a Secure Set-Cookie received over http "+
 					`(Chromium: "it had the Secure attribute but was not received over a secure connection"); serve the API over https (only localhost is exempt)`,
@@ -377,7 +380,7 @@ func (tc *topologyCheck) store() {
 	switch {
 	case tc.app == api:
 		tc.add(AreaStore, OK, "", "", "the API is on the app's own origin %s: its cookies are first-party", api)
-	case tc.app.site() == api.site():
+	case tc.app.Site() == api.Site():
 		tc.add(AreaStore, OK, "", "", "the app %s and the API %s are the same site (%s): the cookies of a fetch answer are first-party", tc.app, api, api.registrable())
 	case !tc.known("COOKIE_SAMESITE"):
 	case c.SameSite == http.SameSiteNoneMode:
@@ -409,9 +412,9 @@ func (tc *topologyCheck) suggestDomain() string {
 	return "; the API and CloudFront share no parent domain: route /auth/* through the distribution, so they share a host"
 }
 
-// defaultPath is the cookie path a browser gives a Set-Cookie without Path
-// in the answer to a request for path (RFC 6265 section 5.1.4).
-func defaultPath(path string) string {
+// DefaultCookiePath is the cookie path a browser gives a Set-Cookie without
+// Path in the answer to a request for path (RFC 6265 section 5.1.4).
+func DefaultCookiePath(path string) string {
 	i := strings.LastIndexByte(path, '/')
 	if i <= 0 {
 		return "/"
@@ -454,7 +457,7 @@ func (tc *topologyCheck) send() {
 			}
 			effective, how := s.CookiePath, "Path="+s.CookiePath
 			if effective == "" {
-				effective = defaultPath(handlers.MediaCookiesPath)
+				effective = DefaultCookiePath(handlers.MediaCookiesPath)
 				how = "no Path (so " + effective + ", the default path of " + handlers.MediaCookiesPath + ")"
 			}
 			if s.Path.CoveredBy(effective) {
@@ -470,7 +473,7 @@ func (tc *topologyCheck) send() {
 	switch {
 	case tc.app == cdn:
 		tc.add(AreaSend, OK, "", "", "CloudFront is the app's own origin %s: SameSite does not hold the cookies back from the page's media requests", cdn)
-	case tc.app.site() == cdn.site():
+	case tc.app.Site() == cdn.Site():
 		tc.add(AreaSend, OK, "", "",
 			"the app %s and CloudFront %s are the same site (%s): SameSite does not hold the cookies back from the page's <img>, <video> and fetch requests",
 			tc.app, cdn, cdn.registrable())
@@ -485,7 +488,7 @@ func (tc *topologyCheck) send() {
 			tc.app, cdn, sameSiteAttr(c.SameSite))
 	}
 
-	if tc.known("COOKIE_SECURE") && c.Secure && !cdn.trustworthy() {
+	if tc.known("COOKIE_SECURE") && c.Secure && !cdn.Trustworthy() {
 		tc.add(AreaSend, Problem, "COOKIE_SECURE", "true",
 			"CloudFront is reached over plain http at %s: the browser never sends Secure cookies over http (only localhost is exempt)", cdn)
 	}

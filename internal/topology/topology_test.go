@@ -464,3 +464,42 @@ func env(dev bool, overrides map[string]string) map[string]string {
 }
 
 const testPEM = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcy1kby1ub3QtbG9n\n-----END PRIVATE KEY-----"
+
+// TestCookieRules: the rules check and probe share with browsers: which
+// hosts are trustworthy without TLS, what a site is, and the Path a cookie
+// without one gets.
+func TestCookieRules(t *testing.T) {
+	t.Parallel()
+	for host, want := range map[string]bool{
+		"localhost": true, "LOCALHOST": true, "app.localhost": true, "127.0.0.1": true, "127.9.9.9": true,
+		"::1": true, "[::1]": true, "localhost.example.com": false, "10.0.0.1": false, "example.com": false, "::2": false,
+	} {
+		if got := IsLocalhost(host); got != want {
+			t.Errorf("IsLocalhost(%q) = %v, want %v", host, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		o           Origin
+		site        string
+		trustworthy bool
+	}{
+		{Origin{Scheme: "https", Host: "app.example.com", Port: "8443"}, "https://example.com", true},
+		{Origin{Scheme: "http", Host: "app.example.com"}, "http://example.com", false},
+		{Origin{Scheme: "https", Host: "a.b.example.co.uk"}, "https://example.co.uk", true},
+		{Origin{Scheme: "http", Host: "localhost", Port: "3000"}, "http://localhost", true},
+		{Origin{Scheme: "http", Host: "::1"}, "http://::1", true},
+		{Origin{Scheme: "https", Host: "192.0.2.1"}, "https://192.0.2.1", true},
+	} {
+		if got := tc.o.Site(); got != tc.site {
+			t.Errorf("%v.Site() = %q, want %q", tc.o, got, tc.site)
+		}
+		if got := tc.o.Trustworthy(); got != tc.trustworthy {
+			t.Errorf("%v.Trustworthy() = %v, want %v", tc.o, got, tc.trustworthy)
+		}
+	}
+	for path, want := range map[string]string{"/auth/media-cookies": "/auth", "/media-cookies": "/", "/": "/", "": "/", "/a/b/": "/a/b"} {
+		if got := DefaultCookiePath(path); got != want {
+			t.Errorf("DefaultCookiePath(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
