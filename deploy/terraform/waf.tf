@@ -8,7 +8,9 @@
 # cross-subdomain, where the SPA calls the API directly and the distribution
 # serves only media (a rule on /auth/* there would never match).
 #
-# Both web ACLs hold the same rule; deploy/waf_test.go checks each.
+# Both web ACLs hold the same rule, written twice: a resource takes one
+# provider, and the CLOUDFRONT one needs us-east-1. deploy/scaling_test.go
+# checks each (TestTerraformWAF).
 
 locals {
   waf_rule_name = "auth-rate-per-ip"
