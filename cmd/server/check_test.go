@@ -34,7 +34,7 @@ func crossSubdomainEnv(overrides map[string]string) map[string]string {
 func runCmd(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), append([]string{"server"}, args...), envOf(env), &out, &errOut)
+	err := run(context.Background(), append([]string{"server"}, args...), envOf(env), nil, &out, &errOut)
 	if err != nil {
 		code = exitCode(err)
 		errOut.WriteString(err.Error())

@@ -30,7 +30,7 @@ func runBounded(t *testing.T, args ...string) (stdout, stderr string, code int) 
 	defer cancel()
 	env := map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "DEV_CDN_ADDR": "127.0.0.1:0", "METRICS_ADDR": ""}
 	var out, errOut bytes.Buffer
-	err := run(ctx, append([]string{"server"}, args...), envOf(env), &out, &errOut)
+	err := run(ctx, append([]string{"server"}, args...), envOf(env), nil, &out, &errOut)
 	if err != nil {
 		code = exitCode(err)
 		errOut.WriteString(err.Error())

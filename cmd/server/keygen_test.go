@@ -24,7 +24,7 @@ import (
 func runKeygen(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	err = run(context.Background(), append([]string{"server", "keygen"}, args...), envOf(nil), &out, &errOut)
+	err = run(context.Background(), append([]string{"server", "keygen"}, args...), envOf(nil), nil, &out, &errOut)
 	return out.String(), errOut.String(), err
 }
 

@@ -163,7 +163,7 @@ func TestRunSecretAccessDenied(t *testing.T) {
 		"LISTEN_ADDR":                   "127.0.0.1:0",
 		"METRICS_ADDR":                  "",
 		"DEV_CDN_ADDR":                  "127.0.0.1:0",
-	}), io.Discard, io.Discard)
+	}), nil, io.Discard, io.Discard)
 	if err == nil || exitCode(err) != 1 {
 		t.Fatalf("run = %v, want exit 1", err)
 	}

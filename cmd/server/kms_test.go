@@ -117,7 +117,7 @@ func metricValue(exposition, series string) float64 {
 func publicKeyCommand(t *testing.T, env map[string]string) (stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	if err := run(t.Context(), []string{"server", "public-key"}, envOf(env), &out, &errOut); err != nil {
+	if err := run(t.Context(), []string{"server", "public-key"}, envOf(env), nil, &out, &errOut); err != nil {
 		t.Fatalf("public-key: %v (stderr %s)", err, errOut.String())
 	}
 	return out.String(), errOut.String()
@@ -295,7 +295,7 @@ func TestRunKMSBadKeyFailsStart(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 			var out bytes.Buffer
-			err := run(ctx, []string{"server"}, envOf(prodKMSEnv(tc.keyID)), &out, io.Discard)
+			err := run(ctx, []string{"server"}, envOf(prodKMSEnv(tc.keyID)), nil, &out, io.Discard)
 			if err == nil || exitCode(err) != 1 {
 				t.Fatalf("run = %v (exit %d), want exit 1", err, exitCode(err))
 			}
@@ -488,7 +488,7 @@ func TestRunKMSWithSHA1(t *testing.T) {
 	t.Parallel()
 	env := prodKMSEnv("alias/cfcookies")
 	env["CLOUDFRONT_HASH_ALGORITHM"] = "SHA1"
-	err := run(t.Context(), []string{"server"}, envOf(env), io.Discard, io.Discard)
+	err := run(t.Context(), []string{"server"}, envOf(env), nil, io.Discard, io.Discard)
 	var cfgErr config.Errors
 	if !errors.As(err, &cfgErr) || exitCode(err) != 2 {
 		t.Fatalf("run = %v, want a configuration error (exit 2)", err)
@@ -531,12 +531,12 @@ func TestPublicKeyCommand(t *testing.T) {
 		"two sources": {"CLOUDFRONT_PRIVATE_KEY_FILE": file, "CLOUDFRONT_KMS_KEY_ID": "alias/cf"},
 	} {
 		var out bytes.Buffer
-		err := run(t.Context(), []string{"server", "public-key"}, envOf(env), &out, io.Discard)
+		err := run(t.Context(), []string{"server", "public-key"}, envOf(env), nil, &out, io.Discard)
 		if exitCode(err) != 2 || out.Len() != 0 {
 			t.Errorf("%s: %v (exit %d), stdout %q", name, err, exitCode(err), out.String())
 		}
 	}
-	err = run(t.Context(), []string{"server", "public-key"}, envOf(map[string]string{"CLOUDFRONT_PRIVATE_KEY_FILE": filepath.Join("..", "..", "signer", "testdata", "keys", "p384-pkcs8.pem")}), io.Discard, io.Discard)
+	err = run(t.Context(), []string{"server", "public-key"}, envOf(map[string]string{"CLOUDFRONT_PRIVATE_KEY_FILE": filepath.Join("..", "..", "signer", "testdata", "keys", "p384-pkcs8.pem")}), nil, io.Discard, io.Discard)
 	if exitCode(err) != 1 || !strings.Contains(fmt.Sprint(err), "P-384") {
 		t.Errorf("a P-384 key: %v", err)
 	}

@@ -33,6 +33,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/cfcookies/cfcookies/internal/config"
@@ -40,7 +41,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args, os.LookupEnv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args, os.LookupEnv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -61,12 +62,16 @@ func exitCode(err error) int {
 }
 
 // run is the whole program: main only wires the process to it, and tests
-// call it directly. getenv is os.LookupEnv in production.
+// call it directly. getenv is os.LookupEnv in production; stdin, which
+// verify --cookie - and probe read, may be nil for an empty one.
 //
 // Help (help, help COMMAND, or --help or -h where a flag may be) goes to
 // stdout with exit status 0; a usage error prints the usage on stderr and
 // exits with 2.
-func run(ctx context.Context, args []string, getenv func(string) (string, bool), stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) error {
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
 	commands := []struct{ name, summary string }{
 		{"serve", "run the API (the default)"},
 		{"check", "explain whether the browser will store the cookies, send them to CloudFront, and pass CORS"},
@@ -113,7 +118,7 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 		fs.Usage()
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}
-	return helpIsNoError(dispatch(ctx, cmd, rest, *dev, getenv, stdout, stderr))
+	return helpIsNoError(dispatch(ctx, cmd, rest, *dev, getenv, stdin, stdout, stderr))
 }
 
 // helpIsNoError turns flag.ErrHelp, returned once the usage asked for is
@@ -126,7 +131,7 @@ func helpIsNoError(err error) error {
 }
 
 // dispatch runs the command cmd with the arguments that follow it.
-func dispatch(ctx context.Context, cmd string, args []string, dev bool, getenv func(string) (string, bool), stdout, stderr io.Writer) error {
+func dispatch(ctx context.Context, cmd string, args []string, dev bool, getenv func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -142,9 +147,9 @@ func dispatch(ctx context.Context, cmd string, args []string, dev bool, getenv f
 	case "check":
 		return check(args, dev, getenv, stdout, stderr)
 	case "verify":
-		return verify(ctx, args, os.Stdin, stdout, stderr)
+		return verify(ctx, args, stdin, stdout, stderr)
 	case "probe":
-		return probe(ctx, args, os.Stdin, stdout, stderr)
+		return probe(ctx, args, stdin, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "keygen":

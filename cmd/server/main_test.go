@@ -73,7 +73,7 @@ func startServer(t *testing.T, args []string, env map[string]string) (base strin
 	ctx, cancel := context.WithCancel(context.Background())
 	logs = &testlog.Buffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, envOf(env), logs, io.Discard) }()
+	go func() { done <- run(ctx, args, envOf(env), nil, logs, io.Discard) }()
 	base = "http://" + listenAddr(t, logs, "api")
 	for i := 0; ; i++ {
 		resp, err := http.Get(base + "/healthz")
@@ -269,7 +269,7 @@ func TestRunConfigErrorsExit2(t *testing.T) {
 		"COOKIE_SECURE":          "false",
 		"COOKIE_PATH":            "",
 		"COOKIE_DOMAIN":          "other.org",
-	}), io.Discard, io.Discard)
+	}), nil, io.Discard, io.Discard)
 	if err == nil {
 		t.Fatal("run accepted a broken configuration")
 	}
@@ -325,7 +325,7 @@ func TestRunRefusals(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			err := run(ctx, tt.args, envOf(tt.env), io.Discard, io.Discard)
+			err := run(ctx, tt.args, envOf(tt.env), nil, io.Discard, io.Discard)
 			if err == nil {
 				t.Fatal("run succeeded")
 			}

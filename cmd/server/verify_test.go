@@ -270,7 +270,8 @@ func TestVerifyReadsTheCookieFromStdin(t *testing.T) {
 	var out, errOut bytes.Buffer
 	// Two lines, as pasted: the header split where a terminal wrapped it.
 	stdin := "Cookie: CloudFront-Policy=" + s.Policy + ";\nCloudFront-Signature=" + s.Signature + "; CloudFront-Key-Pair-Id=" + idRSA + "\n"
-	if err := verify(context.Background(), args, strings.NewReader(stdin), &out, &errOut); err != nil {
+	// Through run, as main wires the process's stdin.
+	if err := run(context.Background(), append([]string{"server", "verify"}, args...), envOf(nil), strings.NewReader(stdin), &out, &errOut); err != nil {
 		t.Fatalf("verify: %v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "ACCEPTED") || strings.Contains(out.String(), s.Signature) {
@@ -280,6 +281,10 @@ func TestVerifyReadsTheCookieFromStdin(t *testing.T) {
 	err := verify(context.Background(), args, strings.NewReader("\n"), &out, &errOut)
 	if code := exitCode(err); code != 2 || !strings.Contains(err.Error(), "no Cookie header on stdin") {
 		t.Errorf("empty stdin: %v (exit %d)", err, code)
+	}
+	err = run(context.Background(), append([]string{"server", "verify"}, args...), envOf(nil), nil, &out, &errOut)
+	if code := exitCode(err); code != 2 || !strings.Contains(err.Error(), "no Cookie header on stdin") {
+		t.Errorf("run with a nil stdin: %v (exit %d)", err, code)
 	}
 	err = verify(context.Background(), args, strings.NewReader(strings.Repeat("a", explain.MaxCookieHeader+1)), &out, &errOut)
 	if code := exitCode(err); code != 2 || !strings.Contains(err.Error(), "over 65536 bytes") {
