@@ -43,11 +43,13 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 	// Bind every listener first: a busy port fails at once, and in dev the
 	// emulated CloudFront's address and the demo page's origins are known
 	// when LISTEN_ADDR or DEV_CDN_ADDR asks for any free port (":0").
-	servers := []*namedServer{{name: "api", addr: cfg.ListenAddr}}
+	apiServer := &namedServer{name: "api", addr: cfg.ListenAddr}
+	servers := []*namedServer{apiServer}
+	var metricsServer, cdnServer *namedServer
 	if cfg.MetricsAddr != "" {
-		servers = append(servers, &namedServer{name: "metrics", addr: cfg.MetricsAddr})
+		metricsServer = &namedServer{name: "metrics", addr: cfg.MetricsAddr}
+		servers = append(servers, metricsServer)
 	}
-	var cdnServer *namedServer
 	if cfg.Dev {
 		cdnServer = &namedServer{name: "cdn", addr: cfg.DevCDNAddr}
 		servers = append(servers, cdnServer)
@@ -119,20 +121,16 @@ func serve(ctx context.Context, dev bool, getenv func(string) (string, bool), st
 		api = web.Handler(api)
 	}
 
-	servers[0].handler = api
+	apiServer.handler = api
+	if metricsServer != nil {
+		metricsServer.handler = metrics.Handler()
+	}
 	if cfg.Dev {
 		// Cookies ignore ports but not host names: a page opened on
 		// 127.0.0.1 gets cookies the CDN on localhost never sees.
-		if tcp, ok := servers[0].ln.Addr().(*net.TCPAddr); ok {
-			logger.Warn().Str("url", fmt.Sprintf("http://localhost:%d/", tcp.Port)).
-				Msg("demo page: open it on localhost, not 127.0.0.1, so its cookies reach the emulated CloudFront on localhost")
-		}
-	}
-	if cfg.MetricsAddr != "" {
-		servers[1].handler = metrics.Handler()
-	}
-	if cfg.Dev {
-		cdn, err := devCDN(cfg, store, logger, servers[0].ln.Addr())
+		logger.Warn().Str("url", "http://localhost:"+boundPort(apiServer.ln.Addr())+"/").
+			Msg("demo page: open it on localhost, not 127.0.0.1, so its cookies reach the emulated CloudFront on localhost")
+		cdn, err := devCDN(cfg, store, logger, apiServer.ln.Addr())
 		if err != nil {
 			return err
 		}
@@ -157,22 +155,24 @@ func devCDN(cfg *config.Config, store *keys.Store, logger zerolog.Logger, page n
 // page, under both names of loopback, for the emulated CloudFront's CORS
 // rules.
 func devOrigins(page net.Addr) []string {
-	tcp, ok := page.(*net.TCPAddr)
-	if !ok || tcp.Port == 0 {
+	port := boundPort(page)
+	if port == "0" {
 		return nil
 	}
-	port := strconv.Itoa(tcp.Port)
 	return []string{"http://localhost:" + port, "http://127.0.0.1:" + port}
 }
 
 // devCDNHost is CLOUDFRONT_DOMAIN's host in dev when it is not set: the
 // emulated CloudFront on localhost, at the port it is bound to.
-func devCDNHost(cdn net.Addr) string {
-	port := "0"
-	if tcp, ok := cdn.(*net.TCPAddr); ok {
-		port = strconv.Itoa(tcp.Port)
+func devCDNHost(cdn net.Addr) string { return net.JoinHostPort("localhost", boundPort(cdn)) }
+
+// boundPort is the TCP port of a listener's address, "0" for another kind
+// of address.
+func boundPort(a net.Addr) string {
+	if tcp, ok := a.(*net.TCPAddr); ok {
+		return strconv.Itoa(tcp.Port)
 	}
-	return net.JoinHostPort("localhost", port)
+	return "0"
 }
 
 // scopes turns configured scopes, whose entitlement is data (rules), into
