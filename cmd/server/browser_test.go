@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"io/fs"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -64,15 +63,14 @@ func TestBrowserDevDemo(t *testing.T) {
 					t.Errorf("server --dev: %v", err)
 				}
 			})
-			_, apiPort, _ := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
-			_, cdnPort, _ := net.SplitHostPort(listenAddr(t, logs, "cdn"))
+			cdnHost := localhostAt(t, listenAddr(t, logs, "cdn"))
 
-			p.navigate("http://localhost:" + apiPort + "/")
+			p.navigate("http://" + localhostAt(t, base) + "/")
 			p.setValue("user", "alice")
 			p.click("get")
 			p.waitText("mine-result", "loaded (320×180)")
 			p.waitText("other-result", "failed")
-			p.waitText("grants", "default: http://localhost:"+cdnPort+"/media/alice/* (cookie Path /)")
+			p.waitText("grants", "default: http://"+cdnHost+"/media/alice/* (cookie Path /)")
 			// The caller's HLS stream plays with hls.js; another user's is
 			// refused.
 			p.waitText("mine-video-result", "playing (")
@@ -83,7 +81,7 @@ func TestBrowserDevDemo(t *testing.T) {
 			p.click("reload")
 			p.waitText("mine-result", "failed")
 
-			p.navigate("http://127.0.0.1:" + apiPort + "/")
+			p.navigate(base + "/") // http://127.0.0.1:PORT
 			p.click("get")
 			p.waitText("mine-result", "failed")
 			p.waitText("hint", "host-only cookies set here are not sent there")

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,10 +36,7 @@ func TestDevCDNSaysWhyItDenies(t *testing.T) {
 	})
 	cdnAddr := listenAddr(t, logs, "cdn")
 	cdn := "http://" + cdnAddr
-	// The CLOUDFRONT_DOMAIN of --dev, which the browser uses: localhost at
-	// the CDN's port.
-	_, cdnPort, _ := net.SplitHostPort(cdnAddr)
-	host := "localhost:" + cdnPort
+	host := localhostAt(t, cdnAddr) // the CLOUDFRONT_DOMAIN of --dev, which the browser uses
 
 	// What the API issues dev and alice, as the browser would send it back.
 	issue := func(user string) map[string]string {

@@ -111,7 +111,7 @@ func TestFIPS140OnlyServer(t *testing.T) {
 				noHash = append(noHash, c.Name+"="+c.Value)
 			}
 		}
-		args := []string{"verify", "--url", "http://localhost:" + cdn[strings.LastIndexByte(cdn, ':')+1:] + "/media/alice/image.png", "--cookie", "-", "--public-key", k.id + "=" + k.pubFile}
+		args := []string{"verify", "--url", "http://" + localhostAt(t, cdn) + "/media/alice/image.png", "--cookie", "-", "--public-key", k.id + "=" + k.pubFile}
 		if stdout, stderr, code := runBin(strings.Join(header, "; "), args...); code != 0 || !strings.Contains(stdout, "ACCEPTED") {
 			t.Errorf("verify %s under fips140=only: exit %d\n%s%s", k.id, code, stdout, stderr)
 		}
@@ -212,9 +212,7 @@ func checkFIPSCookies(t *testing.T, id string, cookies []*http.Cookie, cdn strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The dev CLOUDFRONT_DOMAIN, which the browser would use: localhost at
-	// the emulated CloudFront's port.
-	host := "localhost:" + cdn[strings.LastIndexByte(cdn, ':')+1:]
+	host := localhostAt(t, cdn) // the dev CLOUDFRONT_DOMAIN, which the browser would use
 	if d := v.Check(sent, "http://"+host+"/media/alice/image.png", netip.Addr{}, time.Time{}); !d.Allowed {
 		t.Errorf("%s: signer.Verifier denies the cookies: %s %s", id, d.Code, d.Reason)
 	}

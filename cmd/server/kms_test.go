@@ -184,9 +184,7 @@ func TestRunKMSIssuesCookies(t *testing.T) {
 			}
 
 			base, logs, stop := startDev(t, map[string]string{"CLOUDFRONT_KMS_KEY_ID": alias, "CLOUDFRONT_KEY_PAIR_ID": "KKMSTEST"})
-			// The dev CLOUDFRONT_DOMAIN the policy names: localhost at the
-			// emulated CloudFront's port.
-			devHost := "localhost" + strings.TrimPrefix(listenAddr(t, logs, "cdn"), "127.0.0.1")
+			devHost := localhostAt(t, listenAddr(t, logs, "cdn")) // the dev CLOUDFRONT_DOMAIN the policy names
 			resp := issueAs(t, base, "alice")
 			if resp.status != http.StatusOK {
 				t.Fatalf("issue: %d %s\n%s", resp.status, resp.body, logs)

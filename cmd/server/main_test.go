@@ -48,6 +48,18 @@ func listenAddr(t *testing.T, logs *testlog.Buffer, server string) string {
 	return ""
 }
 
+// localhostAt is "localhost:PORT" for a loopback address or URL
+// "[http://]127.0.0.1:PORT": the host a browser uses for a dev server, whose
+// cookies are set for localhost, not 127.0.0.1 (cookies ignore ports).
+func localhostAt(t *testing.T, addr string) string {
+	t.Helper()
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(addr, "http://"))
+	if err != nil {
+		t.Fatalf("address %q: %v", addr, err)
+	}
+	return "localhost:" + port
+}
+
 // startDev runs the server with --dev on loopback ports chosen by the
 // kernel and waits until /healthz answers.
 func startDev(t *testing.T, env map[string]string) (base string, logs *testlog.Buffer, stop func() error) {
@@ -112,9 +124,8 @@ func TestRunDevIssuesCookies(t *testing.T) {
 	// CloudFront at the port it is bound to, and it answers CORS for the
 	// demo page at the API's.
 	cdnAddr := listenAddr(t, logs, "cdn")
-	_, cdnPort, _ := net.SplitHostPort(cdnAddr)
-	_, apiPort, _ := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
-	page := "http://localhost:" + apiPort
+	cdnHost := localhostAt(t, cdnAddr)
+	page := "http://" + localhostAt(t, base)
 
 	req, _ := http.NewRequest("POST", base+"/auth/media-cookies", nil)
 	req.Header.Set("X-Dev-User", "alice")
@@ -127,7 +138,7 @@ func TestRunDevIssuesCookies(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("status %d %v: %s", resp.StatusCode, resp.Header, body)
 	}
-	if !strings.Contains(string(body), `"resource":"http://localhost:`+cdnPort+`/media/alice/*"`) {
+	if !strings.Contains(string(body), `"resource":"http://`+cdnHost+`/media/alice/*"`) {
 		t.Errorf("body %s", body)
 	}
 	var values []string
@@ -156,7 +167,7 @@ func TestRunDevIssuesCookies(t *testing.T) {
 		{"/media/dev/image.svg", true, 403},
 	} {
 		req, _ := http.NewRequest("GET", cdn+tc.path, nil)
-		req.Host = "localhost:" + cdnPort // the CLOUDFRONT_DOMAIN the browser would use
+		req.Host = cdnHost // the CLOUDFRONT_DOMAIN the browser would use
 		req.Header.Set("Origin", page)
 		if tc.cookies {
 			for _, c := range resp.Cookies() {
